@@ -1,0 +1,153 @@
+"""The `cors-inspector` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+
+from . import __version__
+from .engine import Analyzer, Decision
+from .readers import CaptureError, read_capture
+
+EXIT_OK, EXIT_BLOCKED, EXIT_UNREADABLE = 0, 1, 2
+ONLY = {
+    "all": lambda decision: True,
+    "cors": lambda decision: decision.is_cors,
+    "blocked": lambda decision: decision.verdict == "blocked",
+}
+
+DESCRIPTION = """\
+See why the browser blocked a cross-origin request.
+
+cors-inspector rebuilds Chromium's CORS decision for every request in a capture, step by
+step as the WHATWG Fetch standard runs it, and says in plain words what failed and why.
+"""
+
+ANALYZE_EPILOG = """\
+examples:
+  cors-inspector analyze                       analyse the bundled sample capture
+  cors-inspector analyze flows.mitm            a mitmproxy capture (mitmdump -w flows.mitm)
+  cors-inspector analyze session.har           a HAR exported from Chrome or Firefox DevTools
+  cors-inspector analyze a.mitm b.har --only blocked
+  cors-inspector analyze flows.mitm --format jsonl > decisions.jsonl
+
+Files are recognised by their content, not their name. Requests are judged in capture
+order: a preflight is paired with the actual request it served.
+
+exit status: 0 nothing blocked, 1 something blocked, 2 an input could not be read
+(what could be read is still reported).
+"""
+
+
+def bundled_sample() -> Path:
+    return Path(str(resources.files("cors_inspector") / "samples" / "demo.mitm"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cors-inspector",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    analyze = commands.add_parser(
+        "analyze",
+        help="judge every request of saved captures (.mitm or HAR)",
+        description="Judge every request of saved captures as Chromium would.",
+        epilog=ANALYZE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    analyze.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="mitmproxy flow files or HAR files (default: the bundled sample)",
+    )
+    analyze.add_argument(
+        "--format",
+        choices=("text", "json", "jsonl"),
+        default="text",
+        help="text: a table, then why each blocked request failed (default); json: one "
+        "array; jsonl: one JSON object per request, in capture order (schema in README)",
+    )
+    analyze.add_argument(
+        "--only",
+        choices=tuple(ONLY),
+        default="all",
+        help="which requests to report: all (default), cors (preflights and CORS requests), "
+        "blocked",
+    )
+    return parser
+
+
+def _decisions(paths: Sequence[Path], problems: list[CaptureError]) -> Iterator[Decision]:
+    """Decisions for each file in turn; a file that fails to read is noted and skipped."""
+    for path in paths:
+        analyzer = Analyzer()
+        try:
+            for exchange in read_capture(path):
+                yield from analyzer.feed(exchange)
+        except CaptureError as error:
+            problems.append(error)
+        yield from analyzer.finish()
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    paths: list[Path] = args.files
+    if not paths:
+        paths = [bundled_sample()]
+        print(f"No capture given: analysing the bundled sample {paths[0].name}.", file=sys.stderr)
+    keep = ONLY[args.only]
+    problems: list[CaptureError] = []
+    blocked = False
+    if args.format == "jsonl":
+        from .records import to_json_line
+
+        out = sys.stdout
+        for decision in _decisions(paths, problems):
+            blocked = blocked or decision.verdict == "blocked"
+            if keep(decision):
+                out.write(to_json_line(decision) + "\n")
+    else:
+        decisions = []
+        for decision in _decisions(paths, problems):
+            blocked = blocked or decision.verdict == "blocked"
+            if keep(decision):
+                decisions.append(decision)
+        if args.format == "json":
+            from .records import to_record
+
+            json.dump([to_record(d) for d in decisions], sys.stdout, ensure_ascii=False, indent=1)
+            sys.stdout.write("\n")
+        else:
+            from rich.console import Console
+
+            from .text_report import print_report
+
+            print_report(Console(), decisions)
+    for problem in problems:
+        print(f"cors-inspector: error: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_UNREADABLE
+    return EXIT_BLOCKED if blocked else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "analyze":
+        try:
+            return run_analyze(args)
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader went away (e.g. `| head`): nothing more to say
+            return EXIT_OK
+        except KeyboardInterrupt:
+            return 130
+    parser.print_help()
+    return EXIT_OK

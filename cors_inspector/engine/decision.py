@@ -1,0 +1,60 @@
+"""What the engine concludes about one exchange, and the trace of checks that led there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["same-origin", "not-cors", "preflight", "actual"]
+Verdict = Literal["allowed", "blocked", "not-applicable", "unknown"]
+Credentials = Literal["include", "omit", "unknown"]
+Outcome = Literal["pass", "fail", "info"]
+
+
+@dataclass(slots=True)
+class Step:
+    """One check as the browser runs it."""
+
+    check: str  # what is checked, e.g. "Access-Control-Allow-Origin"
+    spec: str  # where the rule comes from, e.g. "Fetch: CORS check, step 4"
+    observed: str
+    needed: str
+    outcome: Outcome
+
+
+@dataclass(slots=True)
+class Failure:
+    """The first check that failed: Chromium's CorsError and what to tell the developer."""
+
+    reason: str
+    failed_parameter: str | None
+    explanation: str
+    firefox_reason: str | None = None  # set where it differs from reasons.CORS_ERRORS
+
+
+@dataclass(slots=True)
+class Decision:
+    flow_id: str
+    started: float
+    method: str
+    url: str
+    origin: str | None
+    status: int | None
+    kind: Kind
+    verdict: Verdict
+    reason: str | None = None
+    firefox_reason: str | None = None
+    failed_parameter: str | None = None
+    credentials: Credentials = "unknown"
+    credentials_basis: str = ""  # how the credentials mode was inferred
+    preflight_for: str | None = None  # on a preflight: the actual request it served
+    preflight_id: str | None = None  # on an actual request: the preflight that served it
+    explanation: str = ""
+    console_message: str | None = None  # what Chromium prints, for a blocked request
+    readable_headers: list[str] | None = None  # response headers the page's script may read
+    hidden_headers: list[str] | None = None  # present, but not readable by script
+    trace: list[Step] = field(default_factory=list)
+
+    @property
+    def is_cors(self) -> bool:
+        return self.kind in ("preflight", "actual")

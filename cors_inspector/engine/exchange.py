@@ -1,0 +1,86 @@
+"""Plain request/response data: what a capture knows of one HTTP exchange.
+
+Readers (mitmproxy flows, HAR) build these; the engine reads nothing else. Header values are
+kept as received and decoded as Latin-1, so one character is one byte on the wire: the Fetch
+standard's byte rules (lengths, unsafe bytes) apply to them exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+HeaderPairs = tuple[tuple[str, str], ...]
+
+
+class Headers:
+    """Ordered, multi-valued, case-insensitive view of header lines as received."""
+
+    __slots__ = ("_index", "pairs")
+
+    def __init__(self, pairs: HeaderPairs = ()) -> None:
+        self.pairs = pairs
+        index: dict[str, list[str]] = {}
+        for name, value in pairs:
+            key = name.lower()
+            if key in index:
+                index[key].append(value)
+            else:
+                index[key] = [value]
+        self._index = index
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value of `name` (lower-case), one per header line, in order."""
+        return self._index.get(name, [])
+
+    def get(self, name: str) -> str | None:
+        """The values of `name` (lower-case) combined as Fetch's "get" does: joined by ", "."""
+        values = self._index.get(name)
+        if values is None:
+            return None
+        return values[0] if len(values) == 1 else ", ".join(values)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._index
+
+    def names(self) -> list[str]:
+        """Lower-case names, first occurrence order."""
+        return list(self._index)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __repr__(self) -> str:
+        return f"Headers({self.pairs!r})"
+
+
+@dataclass(slots=True)
+class Request:
+    method: str  # exactly as sent: a page's `patch` stays `patch`
+    url: str
+    headers: Headers
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    headers: Headers
+    reason: str = ""
+    body_head: str = ""  # the first bytes of an error body (e.g. Starlette's "Disallowed CORS ...")
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request and what came back, as captured.
+
+    `response` is None when nothing came back (`error` says why, when known). `browser_error`
+    carries what the browser itself recorded, e.g. Chrome's HAR `_error` for a request it failed.
+    """
+
+    id: str
+    started: float  # epoch seconds
+    request: Request
+    response: Response | None
+    ended: float | None = None  # when the response was complete
+    error: str | None = None
+    browser_error: str | None = None
+    notes: list[str] = field(default_factory=list)

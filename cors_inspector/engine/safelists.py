@@ -1,0 +1,192 @@
+"""The Fetch standard's safelists: which methods and headers need a preflight, which response
+headers a page may read. Section names are those of https://fetch.spec.whatwg.org/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .exchange import Headers
+
+# "CORS-safelisted method": exact bytes. Fetch upper-cases only DELETE, GET, HEAD, OPTIONS,
+# POST and PUT ("normalize a method"); a page's `patch` is sent, and compared, as `patch`.
+SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
+NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+
+# "Forbidden request-header": set by the browser, never by script, never cause a preflight.
+FORBIDDEN_REQUEST_HEADERS = frozenset(
+    {
+        "accept-charset",
+        "accept-encoding",
+        "access-control-request-headers",
+        "access-control-request-method",
+        "connection",
+        "content-length",
+        "cookie",
+        "cookie2",
+        "date",
+        "dnt",
+        "expect",
+        "host",
+        "keep-alive",
+        "origin",
+        "referer",
+        "set-cookie",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "via",
+    }
+)
+# Headers Chromium adds itself (or DevTools does) that are not on the forbidden list. When
+# the capture holds no preflight, these are taken as the browser's, not the page's.
+BROWSER_ADDED_HEADERS = frozenset(
+    {
+        "user-agent",
+        "cache-control",
+        "pragma",
+        "if-none-match",
+        "if-modified-since",
+        "priority",
+        "upgrade-insecure-requests",
+        "x-client-data",
+        "purpose",
+    }
+)
+
+# "CORS-safelisted response-header name" (plus Access-Control-Expose-Headers).
+SAFELISTED_RESPONSE_HEADERS = frozenset(
+    {
+        "cache-control",
+        "content-language",
+        "content-length",
+        "content-type",
+        "expires",
+        "last-modified",
+        "pragma",
+    }
+)
+# "Forbidden response-header name": never exposed, whatever the server says.
+FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
+
+SAFELISTED_CONTENT_TYPES = frozenset(
+    {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+)
+
+# RFC 9110 token, used for methods and header names in Access-Control-Allow-* lists.
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# "CORS-unsafe request-header byte": < 0x20 except HT, and " ( ) : < > ? @ [ \ ] { } DEL.
+_UNSAFE_BYTE = re.compile(r'[\x00-\x08\x0a-\x1f"():<>?@\[\\\]{}\x7f]')
+_LANGUAGE_VALUE = re.compile(r"[0-9A-Za-z *,\-.;=]*\Z")
+_SIMPLE_RANGE = re.compile(r"bytes=(\d+)-(\d*)\Z")
+_HTTP_WHITESPACE = " \t\r\n"
+# Chromium also safelists these client hints when their value is a plain number
+# (services/network/public/cpp/cors/cors.cc, IsCorsSafelistedHeader).
+_CHROMIUM_NUMERIC_HINTS = frozenset(
+    {"device-memory", "dpr", "width", "viewport-width", "rtt", "downlink"}
+)
+_NUMBER = re.compile(r"\d+(\.\d+)?\Z")
+
+MAX_SAFELISTED_VALUE_BYTES = 128
+MAX_SAFELISTED_TOTAL_BYTES = 1024
+
+
+def normalize_method(method: str) -> str:
+    """Fetch "normalize a method": what a browser sends for the method a page asked for."""
+    upper = method.upper()
+    return upper if upper in NORMALIZED_METHODS else method
+
+
+def is_forbidden_request_header(name: str) -> bool:
+    return name in FORBIDDEN_REQUEST_HEADERS or name.startswith(("proxy-", "sec-"))
+
+
+def mime_essence(value: str) -> str | None:
+    """Fetch "parse a MIME type", reduced to the essence; None when it does not parse."""
+    value = value.strip(_HTTP_WHITESPACE)
+    type_, slash, rest = value.partition("/")
+    if not slash or not TOKEN.match(type_):
+        return None
+    subtype = rest.split(";", 1)[0].rstrip(_HTTP_WHITESPACE)
+    if not TOKEN.match(subtype):
+        return None
+    return f"{type_.lower()}/{subtype.lower()}"
+
+
+def is_safelisted_request_header(name: str, value: str) -> bool:
+    """Fetch "CORS-safelisted request-header" for a lower-case name and a Latin-1 value."""
+    if len(value) > MAX_SAFELISTED_VALUE_BYTES:
+        return False
+    if name == "accept":
+        return not _UNSAFE_BYTE.search(value)
+    if name in ("accept-language", "content-language"):
+        return bool(_LANGUAGE_VALUE.match(value))
+    if name == "content-type":
+        return not _UNSAFE_BYTE.search(value) and mime_essence(value) in SAFELISTED_CONTENT_TYPES
+    if name == "range":
+        match = _SIMPLE_RANGE.match(value)
+        return bool(match) and (not match[2] or int(match[1]) <= int(match[2]))
+    if name in _CHROMIUM_NUMERIC_HINTS:
+        return bool(_NUMBER.match(value))
+    if name == "save-data":
+        return value == "on"
+    return False
+
+
+def unsafe_request_header_names(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """Fetch "CORS-unsafe request-header names": sorted, lower-case, de-duplicated.
+
+    `pairs` are the headers the page set (forbidden ones are skipped here).
+    """
+    unsafe: set[str] = set()
+    safelisted: set[str] = set()
+    safelisted_bytes = 0
+    for name, value in pairs:
+        key = name.lower()
+        if is_forbidden_request_header(key):
+            continue
+        if is_safelisted_request_header(key, value):
+            safelisted.add(key)
+            safelisted_bytes += len(value)
+        else:
+            unsafe.add(key)
+    # Step 3: past 1024 bytes of safelisted values, all of them count as unsafe too.
+    if safelisted_bytes > MAX_SAFELISTED_TOTAL_BYTES:
+        unsafe |= safelisted
+    return sorted(unsafe)
+
+
+def page_set_headers(headers: Headers) -> list[tuple[str, str]]:
+    """The headers of an actual request that a page could have set (browser ones removed)."""
+    return [
+        (name, value)
+        for name, value in headers.pairs
+        if name.lower() not in BROWSER_ADDED_HEADERS
+        and not is_forbidden_request_header(name.lower())
+    ]
+
+
+def parse_token_list(value: str | None) -> tuple[list[str], str | None]:
+    """Parse a `#token` list header (ACAM, ACAH, ACEH) as Chromium does.
+
+    Returns the items (empty items skipped, whitespace trimmed) and the first item that is not
+    a token, if any.
+    """
+    if value is None:
+        return [], None
+    items = []
+    for raw in value.split(","):
+        item = raw.strip(_HTTP_WHITESPACE)
+        if not item:
+            continue
+        if not TOKEN.match(item):
+            return items, item
+        items.append(item)
+    return items, None
+
+
+def trim(value: str) -> str:
+    """Strip HTTP whitespace, as the header parser does before the CORS check compares."""
+    return value.strip(_HTTP_WHITESPACE)

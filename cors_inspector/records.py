@@ -1,0 +1,60 @@
+"""The JSON record of a decision: the `analyze --format jsonl` schema (a public interface,
+documented in README.md; add fields, never rename or remove them).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from .engine.decision import Decision
+
+SCHEMA_VERSION = 1
+
+
+def iso_time(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+def to_record(decision: Decision, source: str | None = None) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "flow_id": decision.flow_id,
+        "started": iso_time(decision.started),
+        "url": decision.url,
+        "method": decision.method,
+        "origin": decision.origin,
+        "status": decision.status,
+        "kind": decision.kind,
+        "verdict": decision.verdict,
+        "reason": decision.reason,
+        "firefox_reason": decision.firefox_reason,
+        "failed_parameter": decision.failed_parameter,
+        "credentials": decision.credentials,
+        "credentials_basis": decision.credentials_basis,
+        "preflight_for": decision.preflight_for,
+        "preflight_id": decision.preflight_id,
+        "explanation": decision.explanation,
+        "console_message": decision.console_message,
+        "readable_headers": decision.readable_headers,
+        "hidden_headers": decision.hidden_headers,
+        "trace": [
+            {
+                "check": step.check,
+                "spec": step.spec,
+                "observed": step.observed,
+                "needed": step.needed,
+                "outcome": step.outcome,
+            }
+            for step in decision.trace
+        ],
+    }
+    if source is not None:
+        record["source"] = source
+    return record
+
+
+def to_json_line(decision: Decision, source: str | None = None) -> str:
+    return json.dumps(to_record(decision, source), ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,100 @@
+"""Render decisions for a terminal with Rich: a table, then why each blocked request failed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from .engine.decision import Decision
+
+# Symbols keep the verdict readable without colour.
+VERDICT_STYLE = {
+    "allowed": ("✔", "green"),
+    "blocked": ("✘", "bold red"),
+    "not-applicable": ("·", "dim"),
+    "unknown": ("?", "yellow"),
+}
+OUTCOME_STYLE = {"pass": ("✔", "green"), "fail": ("✘", "bold red"), "info": ("·", "cyan")}
+
+
+def verdict_text(verdict: str) -> Text:
+    symbol, style = VERDICT_STYLE[verdict]
+    return Text(f"{symbol} {verdict}", style=style)
+
+
+def decisions_table(decisions: Sequence[Decision]) -> Table:
+    table = Table(title="Requests", title_justify="left", expand=True, show_lines=False)
+    table.add_column("time", no_wrap=True, style="dim")
+    table.add_column("method", no_wrap=True)
+    table.add_column("origin → URL", overflow="fold", ratio=3)
+    table.add_column("status", justify="right", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("reason", overflow="fold", ratio=1)
+    for decision in decisions:
+        time = datetime.fromtimestamp(decision.started).strftime("%H:%M:%S.%f")[:-3]
+        target = Text(f"{decision.origin or '-'} → ", style="dim")
+        target.append(decision.url, style="default")
+        table.add_row(
+            time,
+            decision.method,
+            target,
+            str(decision.status) if decision.status is not None else "-",
+            decision.kind,
+            verdict_text(decision.verdict),
+            decision.reason or "",
+        )
+    return table
+
+
+def trace_table(decision: Decision) -> Table:
+    table = Table(box=None, show_header=True, pad_edge=False, expand=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("check", style="bold", ratio=1)
+    table.add_column("observed", overflow="fold", ratio=2)
+    table.add_column("needed", overflow="fold", ratio=2)
+    table.add_column("rule", style="dim", overflow="fold", ratio=1)
+    for step in decision.trace:
+        symbol, style = OUTCOME_STYLE[step.outcome]
+        table.add_row(Text(symbol, style=style), step.check, step.observed, step.needed, step.spec)
+    return table
+
+
+def blocked_panel(decision: Decision) -> Panel:
+    parts: list = [Text(decision.explanation)]
+    if decision.console_message:
+        parts.append(Text(f"\nChromium: {decision.console_message}", style="dim"))
+    if decision.firefox_reason:
+        parts.append(Text(f"Firefox: {decision.firefox_reason}", style="dim"))
+    parts.append(Text(f"Credentials: {decision.credentials} ({decision.credentials_basis})",
+                      style="dim"))  # fmt: skip
+    parts.append(Text(""))
+    parts.append(trace_table(decision))
+    title = f"[bold red]✘ {escape(decision.reason or 'blocked')}[/] {escape(decision.method)} "
+    title += escape(decision.url)
+    return Panel(Group(*parts), title=title, title_align="left", border_style="red")
+
+
+def summary_line(decisions: Sequence[Decision]) -> Text:
+    verdicts = Counter(decision.verdict for decision in decisions)
+    text = Text(f"{len(decisions)} requests: ")
+    for verdict in ("blocked", "allowed", "unknown", "not-applicable"):
+        symbol, style = VERDICT_STYLE[verdict]
+        text.append(f"{symbol} {verdicts.get(verdict, 0)} {verdict}  ", style=style)
+    return text
+
+
+def print_report(console: Console, decisions: Sequence[Decision]) -> None:
+    if decisions:
+        console.print(decisions_table(decisions))
+    for decision in decisions:
+        if decision.verdict == "blocked":
+            console.print(blocked_panel(decision))
+    console.print(summary_line(decisions))
