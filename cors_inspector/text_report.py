@@ -37,7 +37,7 @@ def decisions_table(decisions: Sequence[Decision]) -> Table:
     table.add_column("status", justify="right", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
-    table.add_column("reason", overflow="fold", ratio=1)
+    table.add_column("reason", no_wrap=True)
     for decision in decisions:
         time = datetime.fromtimestamp(decision.started).strftime("%H:%M:%S.%f")[:-3]
         target = Text(f"{decision.origin or '-'} → ", style="dim")
@@ -57,7 +57,7 @@ def decisions_table(decisions: Sequence[Decision]) -> Table:
 def trace_table(decision: Decision) -> Table:
     table = Table(box=None, show_header=True, pad_edge=False, expand=True)
     table.add_column("", no_wrap=True)
-    table.add_column("check", style="bold", ratio=1)
+    table.add_column("check", style="bold", overflow="fold", ratio=1, min_width=14)
     table.add_column("observed", overflow="fold", ratio=2)
     table.add_column("needed", overflow="fold", ratio=2)
     table.add_column("rule", style="dim", overflow="fold", ratio=1)
@@ -73,8 +73,9 @@ def blocked_panel(decision: Decision) -> Panel:
         parts.append(Text(f"\nChromium: {decision.console_message}", style="dim"))
     if decision.firefox_reason:
         parts.append(Text(f"Firefox: {decision.firefox_reason}", style="dim"))
-    parts.append(Text(f"Credentials: {decision.credentials} ({decision.credentials_basis})",
-                      style="dim"))  # fmt: skip
+    parts.append(
+        Text(f"Credentials: {decision.credentials} ({decision.credentials_basis})", style="dim")
+    )
     parts.append(Text(""))
     parts.append(trace_table(decision))
     title = f"[bold red]✘ {escape(decision.reason or 'blocked')}[/] {escape(decision.method)} "

@@ -74,9 +74,12 @@ class _JsonStream:
                     raise HarError(f"invalid JSON: {error.msg}") from None
                 continue
             # A number or literal may be cut at the buffer's end: make sure it is complete.
-            if end == len(self._buffer) and not isinstance(value, (dict, list, str)):
-                if self._fill():
-                    continue
+            if (
+                end == len(self._buffer)
+                and not isinstance(value, (dict, list, str))
+                and self._fill()
+            ):
+                continue
             self._position = end
             return value
 

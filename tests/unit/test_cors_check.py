@@ -59,10 +59,8 @@ def test_wildcard_without_cookie_says_credentials_unknown():
         ("localhost3000", "InvalidAllowOriginValue", "CORSAllowOriginNotMatchingOrigin"),
         ("", "InvalidAllowOriginValue", "CORSAllowOriginNotMatchingOrigin"),
         ("http://", "InvalidAllowOriginValue", "CORSAllowOriginNotMatchingOrigin"),
-        (f"{PAGE}, http://a.test", "MultipleAllowOriginValues",
-         "CORSAllowOriginNotMatchingOrigin"),
-        (f"{PAGE} http://a.test", "MultipleAllowOriginValues",
-         "CORSAllowOriginNotMatchingOrigin"),
+        (f"{PAGE}, http://a.test", "MultipleAllowOriginValues", "CORSAllowOriginNotMatchingOrigin"),
+        (f"{PAGE} http://a.test", "MultipleAllowOriginValues", "CORSAllowOriginNotMatchingOrigin"),
     ],
 )
 def test_allow_origin_not_matching(allowed, reason, firefox):

@@ -25,8 +25,9 @@ def test_same_origin_request_is_not_checked():
 
 def test_same_origin_get_without_origin_header():
     """Same-origin GETs carry no Origin; Sec-Fetch-Site says same-origin."""
-    decision = judge_one(exchange("GET", f"{PAGE}/x", {"Sec-Fetch-Site": "same-origin",
-                                                      "Sec-Fetch-Mode": "cors"}))
+    decision = judge_one(
+        exchange("GET", f"{PAGE}/x", {"Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"})
+    )
     assert decision.kind == "same-origin"
 
 
@@ -126,9 +127,7 @@ def test_expired_cache_entry_is_not_used_and_the_gap_is_explained():
 
 def test_max_age_parsing_follows_chromium():
     """CORS-preflight fetch steps 7.8-7.10, with Chromium's 2 h cap."""
-    assert [parse_max_age(v) for v in (None, "abc", "-1", "600", "86400")] == [
-        5, 5, 0, 600, 7200
-    ]
+    assert [parse_max_age(v) for v in (None, "abc", "-1", "600", "86400")] == [5, 5, 0, 600, 7200]
 
 
 def test_uncredentialed_cache_entry_does_not_serve_a_credentialed_request():
@@ -136,8 +135,9 @@ def test_uncredentialed_cache_entry_does_not_serve_a_credentialed_request():
     pre = preflight("PUT", {ACAO: PAGE, ACAM: "PUT", ACMA: "600"}, at=1.0)
     first = cors_get({ACAO: PAGE}, method="PUT", at=1.1)
     credentialed = cors_get({ACAO: PAGE, ACAC: "true"}, method="PUT", cookie=True, at=2.0)
-    cache_step = next(s for s in judge(pre, first, credentialed)[2].trace
-                      if s.check == "Preflight cache")
+    cache_step = next(
+        s for s in judge(pre, first, credentialed)[2].trace if s.check == "Preflight cache"
+    )
     assert cache_step.outcome == "info"
 
 
@@ -174,8 +174,17 @@ def test_hop_after_a_cross_origin_redirect_is_checked_against_null():
 
 def test_readable_headers_are_safelisted_plus_exposed():
     """Main fetch step 14: CORS-safelisted response-header names + ACEH."""
-    decision = judge_one(cors_get({ACAO: PAGE, "Content-Type": "application/json",
-                                   "X-Total": "3", "X-Page": "1", ACEH: "X-Total"}))
+    decision = judge_one(
+        cors_get(
+            {
+                ACAO: PAGE,
+                "Content-Type": "application/json",
+                "X-Total": "3",
+                "X-Page": "1",
+                ACEH: "X-Total",
+            }
+        )
+    )
     assert decision.readable_headers == ["content-type", "x-total"]
     assert "x-page" in decision.hidden_headers
     assert "`x-page`" in decision.explanation
@@ -196,16 +205,26 @@ def test_expose_star_with_credentials_is_literal():
 
 
 def test_har_entry_failed_by_the_browser_without_response_is_blocked():
-    failed = exchange("GET", f"{API}/x", {"Origin": PAGE, "Sec-Fetch-Mode": "cors"}, None,
-                      browser_error="net::ERR_FAILED")
+    failed = exchange(
+        "GET",
+        f"{API}/x",
+        {"Origin": PAGE, "Sec-Fetch-Mode": "cors"},
+        None,
+        browser_error="net::ERR_FAILED",
+    )
     decision = judge_one(failed)
     assert decision.verdict == "blocked"
     assert decision.reason is None
 
 
 def test_network_error_is_not_called_cors():
-    refused = exchange("GET", f"{API}/x", {"Origin": PAGE, "Sec-Fetch-Mode": "cors"}, None,
-                       browser_error="net::ERR_CONNECTION_REFUSED")
+    refused = exchange(
+        "GET",
+        f"{API}/x",
+        {"Origin": PAGE, "Sec-Fetch-Mode": "cors"},
+        None,
+        browser_error="net::ERR_CONNECTION_REFUSED",
+    )
     decision = judge_one(refused)
     assert decision.verdict == "unknown"
     assert "not a CORS one" in decision.explanation

@@ -78,8 +78,10 @@ def test_preflight_allowed_only_without_credentials_and_no_actual_request_infers
 
 @pytest.mark.parametrize(
     ("allow_methods", "reason", "bad"),
-    [("GET, P UT", "InvalidAllowMethodsPreflightResponse", "P UT"),
-     ("GET;PUT", "InvalidAllowMethodsPreflightResponse", "GET;PUT")],
+    [
+        ("GET, P UT", "InvalidAllowMethodsPreflightResponse", "P UT"),
+        ("GET;PUT", "InvalidAllowMethodsPreflightResponse", "GET;PUT"),
+    ],
 )
 def test_allow_methods_must_be_tokens(allow_methods, reason, bad):
     """CORS-preflight fetch step 7.1/7.3: extracting ACAM fails on a non-token item."""
@@ -122,14 +124,18 @@ def test_methods_are_compared_case_sensitively():
 
 def test_safelisted_method_needs_no_listing():
     """CORS-preflight fetch step 7.5: a CORS-safelisted method is always allowed."""
-    decision = judge_with_actual(preflight("POST", {ACAO: PAGE, ACAH: "x-a"}, request_headers="x-a"))
+    decision = judge_with_actual(
+        preflight("POST", {ACAO: PAGE, ACAH: "x-a"}, request_headers="x-a")
+    )
     assert decision.reason is None
 
 
 def test_wildcard_method_only_without_credentials():
     """CORS-preflight fetch step 7.5: `*` counts only when credentials mode is not include."""
-    allowed = judge(preflight("PUT", {ACAO: PAGE, ACAM: "*"}, at=1), cors_get(
-        {ACAO: PAGE}, method="PUT", at=1.1))
+    allowed = judge(
+        preflight("PUT", {ACAO: PAGE, ACAM: "*"}, at=1),
+        cors_get({ACAO: PAGE}, method="PUT", at=1.1),
+    )
     assert allowed[0].verdict == "allowed"
     blocked = judge(
         preflight("PUT", {ACAO: PAGE, ACAC: "true", ACAM: "*"}, at=1),
@@ -141,8 +147,11 @@ def test_wildcard_method_only_without_credentials():
 def test_header_not_listed_is_disallowed():
     """CORS-preflight fetch step 7.7; the failed parameter is the lower-case name."""
     decision = judge_one(
-        preflight("PUT", {ACAO: PAGE, ACAM: "PUT", ACAH: "content-type"},
-                  request_headers="authorization,content-type")
+        preflight(
+            "PUT",
+            {ACAO: PAGE, ACAM: "PUT", ACAH: "content-type"},
+            request_headers="authorization,content-type",
+        )
     )
     assert (decision.reason, decision.failed_parameter) == (
         "HeaderDisallowedByPreflightResponse",
@@ -171,10 +180,10 @@ def test_authorization_under_wildcard_follows_chromium():
 def test_wildcard_headers_with_credentials_are_literal():
     """CORS-preflight fetch step 7.7: with credentials `*` is only a literal name."""
     decisions = judge(
-        preflight("PUT", {ACAO: PAGE, ACAC: "true", ACAM: "PUT", ACAH: "*"},
-                  request_headers="x-a", at=1),
-        cors_get({ACAO: PAGE, ACAC: "true"}, method="PUT", cookie=True,
-                 extra={"X-A": "1"}, at=1.1),
+        preflight(
+            "PUT", {ACAO: PAGE, ACAC: "true", ACAM: "PUT", ACAH: "*"}, request_headers="x-a", at=1
+        ),
+        cors_get({ACAO: PAGE, ACAC: "true"}, method="PUT", cookie=True, extra={"X-A": "1"}, at=1.1),
     )
     assert decisions[0].reason == "HeaderDisallowedByPreflightResponse"
 

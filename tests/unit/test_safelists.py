@@ -54,15 +54,21 @@ def test_cors_safelisted_request_header(name, value, safe):
 def test_unsafe_names_are_sorted_lowercase_and_skip_forbidden():
     """Fetch "CORS-unsafe request-header names": sorted, lower-case; forbidden names skipped."""
     names = unsafe_request_header_names(
-        [("X-B", "1"), ("Authorization", "t"), ("Cookie", "a=b"), ("Sec-Foo", "1"),
-         ("Accept", "*/*"), ("X-b", "2")]
+        [
+            ("X-B", "1"),
+            ("Authorization", "t"),
+            ("Cookie", "a=b"),
+            ("Sec-Foo", "1"),
+            ("Accept", "*/*"),
+            ("X-b", "2"),
+        ]
     )
     assert names == ["authorization", "x-b"]
 
 
 def test_safelisted_values_past_1024_bytes_all_become_unsafe():
     """Fetch "CORS-unsafe request-header names", step 3: total safelisted bytes > 1024."""
-    headers = [("Accept", "a" * 100)] + [(f"Accept-Language", "b" * 128)] * 8
+    headers = [("Accept", "a" * 100)] + [("Accept-Language", "b" * 128)] * 8
     assert unsafe_request_header_names(headers) == ["accept", "accept-language"]
 
 

@@ -1,0 +1,121 @@
+"""`cors-inspector analyze`: formats, filters and exit codes, run as a user runs it."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mitmproxy import http
+from mitmproxy.io import FlowWriter
+from mitmproxy.test import tflow, tutils
+
+PAGE = "http://localhost:3000"
+JSONL_FIELDS = {
+    "flow_id",
+    "started",
+    "url",
+    "method",
+    "origin",
+    "kind",
+    "verdict",
+    "reason",
+    "firefox_reason",
+    "failed_parameter",
+    "credentials",
+    "preflight_for",
+    "explanation",
+}
+
+
+def _flow(method, path, request_headers, status, response_headers, at):
+    request = tutils.treq(
+        method=method,
+        host="localhost",
+        port=8000,
+        path=path,
+        headers=http.Headers(request_headers),
+        timestamp_start=at,
+    )
+    response = tutils.tresp(status_code=status, headers=http.Headers(response_headers))
+    return tflow.tflow(req=request, resp=response)
+
+
+def _capture(path: Path, blocked: bool) -> Path:
+    cors = [(b"Origin", PAGE.encode()), (b"Sec-Fetch-Mode", b"cors")]
+    allow = [(b"Access-Control-Allow-Origin", PAGE.encode())]
+    flows = [
+        _flow(
+            b"OPTIONS",
+            b"/items",
+            [*cors, (b"Access-Control-Request-Method", b"PUT")],
+            200,
+            [*allow, (b"Access-Control-Allow-Methods", b"PUT")],
+            1.0,
+        ),
+        _flow(b"PUT", b"/items", cors, 200, allow, 1.1),
+        _flow(b"GET", b"/other", cors, 200, [] if blocked else allow, 2.0),
+        _flow(b"GET", b"/page", [], 200, [], 3.0),
+    ]
+    with path.open("wb") as out:
+        writer = FlowWriter(out)
+        for flow in flows:
+            writer.add(flow)
+    return path
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cors_inspector", *args], capture_output=True, text=True
+    )
+
+
+def test_jsonl_has_the_documented_fields_in_capture_order(tmp_path):
+    path = _capture(tmp_path / "a.mitm", blocked=True)
+    result = run("analyze", str(path), "--format", "jsonl")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["kind"] for r in records] == ["preflight", "actual", "actual", "not-cors"]
+    assert all(record.keys() >= JSONL_FIELDS for record in records)
+    assert records[0]["preflight_for"] == records[1]["flow_id"]
+    assert records[2]["reason"] == "MissingAllowOriginHeader"
+    assert records[2]["firefox_reason"] == "CORSMissingAllowOrigin"
+    assert result.returncode == 1
+
+
+def test_exit_zero_when_nothing_is_blocked(tmp_path):
+    result = run("analyze", str(_capture(tmp_path / "a.mitm", blocked=False)), "--format", "json")
+    assert result.returncode == 0
+    assert len(json.loads(result.stdout)) == 4
+
+
+@pytest.mark.parametrize(("only", "count"), [("all", 4), ("cors", 3), ("blocked", 1)])
+def test_only_filters_what_is_reported(tmp_path, only, count):
+    path = _capture(tmp_path / "a.mitm", blocked=True)
+    result = run("analyze", str(path), "--format", "jsonl", "--only", only)
+    assert len(result.stdout.splitlines()) == count
+
+
+def test_text_report_shows_the_table_and_why(tmp_path):
+    result = run("analyze", str(_capture(tmp_path / "a.mitm", blocked=True)))
+    assert "MissingAllowOriginHeader" in result.stdout
+    assert "Access-Control-Allow-Origin: http://localhost:3000" in result.stdout
+    assert "1 blocked" in result.stdout
+
+
+def test_unreadable_input_is_one_line_and_exit_2_with_partial_results(tmp_path):
+    good = _capture(tmp_path / "good.mitm", blocked=False)
+    bad = tmp_path / "bad.har"
+    bad.write_text("not json at all")
+    result = run("analyze", str(good), str(bad), "--format", "jsonl")
+    assert result.returncode == 2
+    assert len(result.stdout.splitlines()) == 4
+    assert result.stderr.strip().splitlines() == [
+        f"cors-inspector: error: {bad}: not a mitmproxy flow file or HAR"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_no_file_analyses_the_bundled_sample():
+    result = run("analyze", "--format", "jsonl")
+    assert "bundled sample" in result.stderr
+    assert result.stdout.strip()
