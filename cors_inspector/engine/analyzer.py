@@ -125,8 +125,13 @@ def classify(exchange: Exchange) -> _Classification:
 
 def _credentials_of(exchange: Exchange) -> tuple[Credentials, str]:
     """The credentials mode, as far as the wire shows it (it is never sent as such)."""
-    if "cookie" in exchange.request.headers:
+    headers = exchange.request.headers
+    if "cookie" in headers:
         return "include", "inferred: the request carries a Cookie header"
+    if "sec-fetch-storage-access" in headers:
+        # Storage Access Headers: sent only on cross-site requests whose mode is 'include'.
+        return "include", "inferred: Chromium sent Sec-Fetch-Storage-Access, which it adds "
+        "only to cross-site requests made with credentials"
     return "omit", "inferred: the request carries no Cookie header"
 
 

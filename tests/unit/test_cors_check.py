@@ -124,3 +124,11 @@ def test_console_message_matches_chromium():
         "has been blocked by CORS policy: The 'Access-Control-Allow-Origin' header has a value "
         "'http://localhost:3000/' that is not equal to the supplied origin."
     )
+
+
+def test_sec_fetch_storage_access_reveals_credentials():
+    """Storage Access Headers: Chromium adds Sec-Fetch-Storage-Access only to cross-site
+    requests whose credentials mode is include, so `*` is refused even with no cookie."""
+    decision = judge_one(cors_get({ACAO: "*"}, extra={"Sec-Fetch-Storage-Access": "none"}))
+    assert (decision.reason, decision.credentials) == ("WildcardOriginNotAllowed", "include")
+    assert "Sec-Fetch-Storage-Access" in decision.credentials_basis
