@@ -1,0 +1,11 @@
+"""Browser-verified ground truth: real Chromium fetches through real mitmproxy.
+
+    .venv/bin/python -m pytest tests/browser -m browser      # capture + all checks (~15 s)
+    .venv/bin/python -m tests.browser.capture OUTDIR         # capture only
+    CORS_BROWSER_RUN=OUTDIR .venv/bin/python -m pytest tests/browser -m browser
+    .venv/bin/python scripts/show_ground_truth.py OUTDIR     # Chromium's verdicts, as a table
+
+Modules: ``cases`` (what is fetched), ``raw_backend`` and ``apps`` (who answers),
+``servers`` (process helpers), ``network_log`` (CDP events), ``capture`` (one run),
+``test_harness`` (checks on the capture itself), ``test_agreement`` (engine vs Chromium).
+"""
