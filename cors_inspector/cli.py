@@ -43,6 +43,23 @@ exit status: 0 nothing blocked, 1 something blocked, 2 an input could not be rea
 """
 
 
+FIX_EPILOG = """\
+examples:
+  cors-inspector fix flows.mitm                       every backend that blocked something
+  cors-inspector fix flows.mitm --backend http://localhost:8000
+  cors-inspector fix a.mitm b.har --format json
+
+For each backend origin, the smallest app.add_middleware(CORSMiddleware, ...) that makes
+every blocked request pass, merged across everything seen for that backend. Before it is
+shown, the real Starlette CORSMiddleware runs with it on every captured request to that
+backend, and the engine judges its answers. Errors no CORS setting can fix (a 500 without
+CORS headers, a redirect on a preflight, Origin null, ...) are named for what they are.
+
+exit status: 0 every suggested fix is verified, 1 a fix still leaves requests blocked or a
+blocked request needs a non-CORS fix, 2 an input could not be read.
+"""
+
+
 def bundled_sample() -> Path:
     return Path(str(resources.files("cors_inspector") / "samples" / "demo.mitm"))
 
@@ -83,7 +100,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="which requests to report: all (default), cors (preflights and CORS requests), "
         "blocked",
     )
+    fix = commands.add_parser(
+        "fix",
+        help="the CORSMiddleware configuration that makes blocked requests pass, verified",
+        description="Suggest, and verify with the real Starlette, the CORSMiddleware change "
+        "per backend.",
+        epilog=FIX_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fix.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="mitmproxy flow files or HAR files (default: the bundled sample)",
+    )
+    fix.add_argument(
+        "--backend", metavar="ORIGIN", help="only this backend, e.g. http://localhost:8000"
+    )
+    fix.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default) or json: one object per backend",
+    )
     return parser
+
+
+def _capture_paths(args: argparse.Namespace) -> list[Path]:
+    if args.files:
+        return list(args.files)
+    sample = bundled_sample()
+    print(f"No capture given: analysing the bundled sample {sample.name}.", file=sys.stderr)
+    return [sample]
+
+
+def _report_problems(problems: list[CaptureError]) -> None:
+    for problem in problems:
+        print(f"cors-inspector: error: {problem}", file=sys.stderr)
 
 
 def _decisions(paths: Sequence[Path], problems: list[CaptureError]) -> Iterator[Decision]:
@@ -99,10 +153,7 @@ def _decisions(paths: Sequence[Path], problems: list[CaptureError]) -> Iterator[
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    paths: list[Path] = args.files
-    if not paths:
-        paths = [bundled_sample()]
-        print(f"No capture given: analysing the bundled sample {paths[0].name}.", file=sys.stderr)
+    paths = _capture_paths(args)
     keep = ONLY[args.only]
     problems: list[CaptureError] = []
     blocked = False
@@ -115,11 +166,9 @@ def run_analyze(args: argparse.Namespace) -> int:
             if keep(decision):
                 out.write(to_json_line(decision) + "\n")
     else:
-        decisions = []
-        for decision in _decisions(paths, problems):
-            blocked = blocked or decision.verdict == "blocked"
-            if keep(decision):
-                decisions.append(decision)
+        everything = list(_decisions(paths, problems))
+        blocked = any(decision.verdict == "blocked" for decision in everything)
+        decisions = [decision for decision in everything if keep(decision)]
         if args.format == "json":
             from .records import to_record
 
@@ -128,22 +177,63 @@ def run_analyze(args: argparse.Namespace) -> int:
         else:
             from rich.console import Console
 
+            from .engine.origins import origin_of
+            from .fix_report import fix_for_decision, suggestions_for
             from .text_report import print_report
 
-            print_report(Console(), decisions)
-    for problem in problems:
-        print(f"cors-inspector: error: {problem}", file=sys.stderr)
+            suggestions = suggestions_for(everything) if blocked else {}
+            print_report(
+                Console(),
+                decisions,
+                lambda d: fix_for_decision(d, suggestions.get(origin_of(d.url) or "")),
+            )
+    _report_problems(problems)
     if problems:
         return EXIT_UNREADABLE
     return EXIT_BLOCKED if blocked else EXIT_OK
 
 
+def run_fix(args: argparse.Namespace) -> int:
+    from .fix_report import fix_panel, suggestion_record, suggestions_for
+
+    problems: list[CaptureError] = []
+    suggestions = suggestions_for(_decisions(_capture_paths(args), problems))
+    if args.backend:
+        wanted = args.backend.rstrip("/")
+        suggestions = {k: v for k, v in suggestions.items() if k == wanted}
+        if not suggestions:
+            print(f"cors-inspector: nothing blocked for backend {wanted}", file=sys.stderr)
+    if args.format == "json":
+        records = [suggestion_record(s) for s in suggestions.values()]
+        json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        from rich.console import Console
+
+        console = Console()
+        if not suggestions:
+            console.print("Nothing blocked: no fix needed.")
+        for suggestion in suggestions.values():
+            console.print(fix_panel(suggestion))
+    _report_problems(problems)
+    if problems:
+        return EXIT_UNREADABLE
+    unresolved = any(
+        (s.verification and not s.verification.ok) or any(o.blocked for o in s.uncovered)
+        for s in suggestions.values()
+    )
+    return EXIT_BLOCKED if unresolved else EXIT_OK
+
+
+COMMANDS = {"analyze": run_analyze, "fix": run_fix}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "analyze":
+    if args.command in COMMANDS:
         try:
-            return run_analyze(args)
+            return COMMANDS[args.command](args)
         except BrokenPipeError:
             sys.stderr.close()  # the reader went away (e.g. `| head`): nothing more to say
             return EXIT_OK

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
@@ -67,8 +67,8 @@ def trace_table(decision: Decision) -> Table:
     return table
 
 
-def blocked_panel(decision: Decision) -> Panel:
-    parts: list = [Text(decision.explanation)]
+def blocked_panel(decision: Decision, fix: RenderableType | None = None) -> Panel:
+    parts: list[RenderableType] = [Text(decision.explanation)]
     if decision.console_message:
         parts.append(Text(f"\nChromium: {decision.console_message}", style="dim"))
     if decision.firefox_reason:
@@ -78,6 +78,9 @@ def blocked_panel(decision: Decision) -> Panel:
     )
     parts.append(Text(""))
     parts.append(trace_table(decision))
+    if fix is not None:
+        parts.append(Text(""))
+        parts.append(fix)
     title = f"[bold red]✘ {escape(decision.reason or 'blocked')}[/] {escape(decision.method)} "
     title += escape(decision.url)
     return Panel(Group(*parts), title=title, title_align="left", border_style="red")
@@ -92,10 +95,14 @@ def summary_line(decisions: Sequence[Decision]) -> Text:
     return text
 
 
-def print_report(console: Console, decisions: Sequence[Decision]) -> None:
+def print_report(
+    console: Console,
+    decisions: Sequence[Decision],
+    fix_for: Callable[[Decision], RenderableType | None] = lambda decision: None,
+) -> None:
     if decisions:
         console.print(decisions_table(decisions))
     for decision in decisions:
         if decision.verdict == "blocked":
-            console.print(blocked_panel(decision))
+            console.print(blocked_panel(decision, fix_for(decision)))
     console.print(summary_line(decisions))

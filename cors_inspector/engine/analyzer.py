@@ -318,6 +318,7 @@ class Analyzer:
         request = exchange.request
         method = request.headers.get("access-control-request-method") or "?"
         decision = Decision(
+            exchange=exchange,
             flow_id=exchange.id,
             started=exchange.started,
             method=request.method,
@@ -373,6 +374,7 @@ class Analyzer:
         origin = found.origin or "null"
         response = exchange.response
         decision = Decision(
+            exchange=exchange,
             flow_id=exchange.id,
             started=exchange.started,
             method=request.method,
@@ -583,6 +585,7 @@ def _without_response(decision: Decision, exchange: Exchange) -> Decision:
 def _not_checked(exchange: Exchange, found: _Classification) -> Decision:
     request = exchange.request
     decision = Decision(
+        exchange=exchange,
         flow_id=exchange.id,
         started=exchange.started,
         method=request.method,

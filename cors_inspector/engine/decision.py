@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .exchange import Exchange
+
 Kind = Literal["same-origin", "not-cors", "preflight", "actual"]
 Verdict = Literal["allowed", "blocked", "not-applicable", "unknown"]
 Credentials = Literal["include", "omit", "unknown"]
@@ -54,6 +56,7 @@ class Decision:
     readable_headers: list[str] | None = None  # response headers the page's script may read
     hidden_headers: list[str] | None = None  # present, but not readable by script
     trace: list[Step] = field(default_factory=list)
+    exchange: Exchange | None = field(default=None, repr=False, compare=False)  # what was judged
 
     @property
     def is_cors(self) -> bool:

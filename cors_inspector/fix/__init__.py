@@ -1,0 +1,15 @@
+"""From decisions to the CORSMiddleware change that makes them pass, proven by Starlette."""
+
+from .observe import Backend, Observation, group_by_backend
+from .suggest import Suggestion, suggest
+from .verify import Verification, verify
+
+__all__ = [
+    "Backend",
+    "Observation",
+    "Suggestion",
+    "Verification",
+    "group_by_backend",
+    "suggest",
+    "verify",
+]

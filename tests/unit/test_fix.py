@@ -1,0 +1,154 @@
+"""The fix suggester: merged, minimal, never insecure, and proven by the real Starlette."""
+
+import starlette
+
+from cors_inspector.engine import Analyzer
+from cors_inspector.fix import group_by_backend, suggest, verify
+from cors_inspector.fix.config import CorsConfig
+
+from .builders import API, PAGE, cors_get, exchange, preflight
+
+ACAO = "Access-Control-Allow-Origin"
+ACAC = "Access-Control-Allow-Credentials"
+ACAM = "Access-Control-Allow-Methods"
+ACAH = "Access-Control-Allow-Headers"
+
+
+def suggestion_for(*exchanges):
+    backends = group_by_backend(Analyzer().run(exchanges))
+    return suggest(backends[API])
+
+
+def test_missing_middleware_gets_a_minimal_verified_config():
+    s = suggestion_for(
+        preflight("PUT", {"Allow": "GET"}, status=405, request_headers="authorization", at=1),
+        cors_get({}, url=f"{API}/list", at=2),
+    )
+    assert s.current is None
+    assert s.config.kwargs() == {
+        "allow_origins": [PAGE],
+        "allow_methods": ["GET", "PUT"],
+        "allow_headers": ["Authorization"],
+    }
+    assert s.verification.ok
+    assert s.verification.starlette_version == starlette.__version__
+    assert [found.code for _, found in s.lookalikes] == ["no-cors-middleware"]
+
+
+def test_merges_everything_seen_for_the_backend_and_keeps_what_works():
+    other = "http://localhost:5173"
+    s = suggestion_for(
+        preflight("DELETE", {ACAO: PAGE, ACAM: "GET, PUT", ACAH: "x-token"}, status=200,
+                  request_headers="x-token", at=1),
+        cors_get({ACAO: PAGE}, origin=other, url=f"{API}/a", at=2),
+    )
+    config = s.config
+    assert config.allow_origins == [PAGE, other]
+    assert config.allow_methods == ["GET", "PUT", "DELETE"]
+    assert config.allow_headers == ["X-Token"]
+    assert s.verification.ok
+
+
+def test_credentials_never_with_wildcard():
+    s = suggestion_for(cors_get({ACAO: "*"}, cookie=True))
+    assert s.config.allow_credentials is True
+    assert s.config.allow_origins == [PAGE]
+    assert '"*"' not in s.config.to_python()
+    assert s.verification.ok
+
+
+def test_wildcard_kept_when_nothing_needs_credentials():
+    s = suggestion_for(
+        preflight("PUT", {ACAO: "*", ACAM: "GET"}, at=1),
+        cors_get({ACAO: "*"}, url=f"{API}/b", at=2),
+    )
+    assert s.config.allow_origins == ["*"]
+    assert s.config.allow_methods == ["GET", "PUT"]
+
+
+def test_lower_case_patch_is_fixed_in_the_page_and_verified_as_patch():
+    s = suggestion_for(preflight("patch", {ACAO: PAGE, ACAM: "GET, PATCH"}))
+    assert "PATCH" in s.config.allow_methods and "patch" not in s.config.allow_methods
+    assert any("`PATCH`" in fix for fix in s.page_fixes)
+    assert s.verification.ok
+    assert s.verification.checks[0].method == "PATCH"
+
+
+def test_several_subdomains_become_an_anchored_escaped_regex():
+    s = suggestion_for(
+        cors_get({}, origin="https://a.example.com", at=1),
+        cors_get({}, origin="https://b.example.com", at=2),
+    )
+    assert s.config.allow_origin_regex == r"^https://[a-z0-9-]+\.example\.com$"
+    assert s.config.allow_origins == []
+    assert s.verification.ok
+
+
+def test_null_origin_is_named_and_never_allowed():
+    s = suggestion_for(cors_get({}, origin="null"))
+    assert [found.code for _, found in s.lookalikes] == ["null-origin"]
+    assert "null" not in s.config.allow_origins
+    assert s.uncovered and not s.verification.checks
+
+
+def test_server_error_is_not_a_cors_setting():
+    s = suggestion_for(
+        cors_get({ACAO: PAGE}, url=f"{API}/ok", at=1),
+        cors_get({}, status=500, url=f"{API}/boom", at=2),
+    )
+    codes = {found.code: found for _, found in s.lookalikes}
+    assert not codes["server-error"].cors_change_helps
+    assert "server log" in codes["server-error"].fix
+
+
+def test_duplicate_allow_origin_and_redirect_on_preflight():
+    s = suggestion_for(
+        cors_get([(ACAO, PAGE), (ACAO, PAGE)], url=f"{API}/dup", at=1),
+        preflight("PUT", {"Location": f"{API}/items/"}, status=307, at=2),
+    )
+    codes = sorted(found.code for _, found in s.lookalikes)
+    assert codes == ["duplicate-allow-origin", "preflight-redirect"]
+
+
+def test_auth_before_cors_and_starlette_400_name_the_setting():
+    rejected = preflight("DELETE", {ACAO: PAGE, ACAM: "GET"}, status=400, at=2)
+    rejected.response.body_head = "Disallowed CORS method"
+    s = suggestion_for(preflight("PUT", {}, status=401, at=1), rejected)
+    found = {f.code: f for _, f in s.lookalikes}
+    assert "middleware" in found["auth-before-cors"].fix
+    assert "allow_methods" in found["starlette-rejected"].fix
+    assert s.verification.ok
+
+
+def test_too_narrow_config_says_exactly_what_still_fails():
+    backends = group_by_backend(Analyzer().run([
+        preflight("PUT", {}, status=405, request_headers="x-token", at=1),
+    ]))
+    (backend,) = backends.values()
+    narrow = CorsConfig(allow_origins=[PAGE], allow_methods=["GET", "PUT"])
+    result = verify(narrow, backend.observations)
+    assert not result.ok
+    failure = result.failures[0].failure
+    assert failure.reason == "PreflightInvalidStatus"  # Starlette's 400, with ACAO
+
+
+def test_risky_policies_are_flagged():
+    s = suggestion_for(
+        cors_get({ACAO: "null", ACAC: "true"}, origin="null", cookie=True, at=1),
+        exchange("GET", f"{API}/c", {"Origin": PAGE, "Sec-Fetch-Mode": "cors"}, 200,
+                 {ACAO: "*", "Set-Cookie": "a=b"}, at=2),
+    )
+    titles = [risk.title for risk in s.risks]
+    assert any("`null`" in title for title in titles)
+    assert any("sets a cookie" in title for title in titles)
+
+
+def test_config_renders_lists_never_strings():
+    config = CorsConfig(allow_origins=["http://a.test"], allow_origin_regex=r"^https://x\.y$")
+    assert config.to_python() == (
+        "app.add_middleware(\n"
+        "    CORSMiddleware,\n"
+        '    allow_origins=["http://a.test"],\n'
+        '    allow_origin_regex=r"^https://x\\.y$",\n'
+        ")"
+    )
