@@ -24,31 +24,31 @@ VERDICT_STYLE = {
 OUTCOME_STYLE = {"pass": ("✔", "green"), "fail": ("✘", "bold red"), "info": ("·", "cyan")}
 
 
-def verdict_text(verdict: str) -> Text:
-    symbol, style = VERDICT_STYLE[verdict]
-    return Text(f"{symbol} {verdict}", style=style)
+def verdict_text(decision: Decision) -> Text:
+    """The verdict; for requests no CORS check applies to, what kind they are instead."""
+    symbol, style = VERDICT_STYLE[decision.verdict]
+    word = decision.kind if decision.verdict == "not-applicable" else decision.verdict
+    return Text(f"{symbol} {word}", style=style)
 
 
 def decisions_table(decisions: Sequence[Decision]) -> Table:
     table = Table(title="Requests", title_justify="left", expand=True, show_lines=False)
     table.add_column("time", no_wrap=True, style="dim")
     table.add_column("method", no_wrap=True)
-    table.add_column("origin → URL", overflow="fold", ratio=3)
+    table.add_column("URL", overflow="fold", ratio=4, min_width=20)
+    table.add_column("from origin", overflow="fold", ratio=2, min_width=21, style="dim")
     table.add_column("status", justify="right", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
-    table.add_column("reason", no_wrap=True)
+    table.add_column("reason", no_wrap=True, overflow="ellipsis", ratio=3, min_width=12)
     for decision in decisions:
-        time = datetime.fromtimestamp(decision.started).strftime("%H:%M:%S.%f")[:-3]
-        target = Text(f"{decision.origin or '-'} → ", style="dim")
-        target.append(decision.url, style="default")
+        time = datetime.fromtimestamp(decision.started).strftime("%H:%M:%S")
         table.add_row(
             time,
             decision.method,
-            target,
+            decision.url,
+            decision.origin or "-",
             str(decision.status) if decision.status is not None else "-",
-            decision.kind,
-            verdict_text(decision.verdict),
+            verdict_text(decision),
             decision.reason or "",
         )
     return table
