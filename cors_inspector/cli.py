@@ -60,6 +60,17 @@ blocked request needs a non-CORS fix, 2 an input could not be read.
 """
 
 
+PROXY_EPILOG = """\
+examples:
+  cors-inspector proxy                                 listen on 127.0.0.1:8080
+  cors-inspector proxy --log decisions.jsonl --save flows.mitm
+  cors-inspector browser http://localhost:3000         in another terminal
+
+The same addon runs under mitmproxy's own tools:
+  mitmdump -s addons/cors_inspector.py --set cors_log=decisions.jsonl
+"""
+
+
 def bundled_sample() -> Path:
     return Path(str(resources.files("cors_inspector") / "samples" / "demo.mitm"))
 
@@ -124,7 +135,62 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="text (default) or json: one object per backend",
     )
+    proxy = commands.add_parser(
+        "proxy",
+        help="run the proxy headless, one coloured line per CORS request",
+        description="Run mitmproxy with cors-inspector in this process, without the TUI.",
+        epilog=PROXY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_proxy_arguments(proxy)
+    browser = commands.add_parser(
+        "browser",
+        help="start Chromium/Chrome with a throwaway profile pointed at the proxy",
+        description="Start Chromium or Chrome with a throwaway profile that sends everything "
+        "(localhost included) through the proxy and trusts mitmproxy's certificate for that "
+        "profile only. Start the proxy first (cors-inspector, or cors-inspector proxy).",
+    )
+    browser.add_argument(
+        "url",
+        nargs="?",
+        default="about:blank",
+        metavar="URL",
+        help="the page to open (default: about:blank)",
+    )
+    browser.add_argument("--proxy-host", default="127.0.0.1", help="default: 127.0.0.1")
+    browser.add_argument("--proxy-port", type=int, default=8080, help="default: 8080")
+    browser.add_argument("--headless", action="store_true", help="no window (for scripts)")
     return parser
+
+
+def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--listen-host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, loopback only)",
+    )
+    parser.add_argument("--listen-port", type=int, default=8080, help="default: 8080")
+    parser.add_argument(
+        "--log",
+        metavar="FILE",
+        default="",
+        help="append one JSON line per decision (the jsonl schema), rotated",
+    )
+    parser.add_argument(
+        "--save",
+        metavar="FILE",
+        default="",
+        help="save the flows to a mitmproxy file for replay and analyze",
+    )
+    parser.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep Cookie, Set-Cookie, Authorization, Proxy-Authorization and "
+        "URL userinfo in what is written (redacted by default)",
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="log and print every request, not only CORS ones"
+    )
 
 
 def _capture_paths(args: argparse.Namespace) -> list[Path]:
@@ -225,7 +291,33 @@ def run_fix(args: argparse.Namespace) -> int:
     return EXIT_BLOCKED if unresolved else EXIT_OK
 
 
-COMMANDS = {"analyze": run_analyze, "fix": run_fix}
+def run_proxy_command(args: argparse.Namespace) -> int:
+    from .proxy import ProxySettings, run_proxy
+
+    return run_proxy(
+        ProxySettings(
+            listen_host=args.listen_host,
+            listen_port=args.listen_port,
+            log=args.log,
+            save=args.save,
+            redact=not args.no_redact,
+            cors_only=not args.all,
+        )
+    )
+
+
+def run_browser_command(args: argparse.Namespace) -> int:
+    from .browser import run_browser
+
+    return run_browser(args.url, args.proxy_host, args.proxy_port, args.headless)
+
+
+COMMANDS = {
+    "analyze": run_analyze,
+    "fix": run_fix,
+    "proxy": run_proxy_command,
+    "browser": run_browser_command,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -173,6 +173,12 @@ class Analyzer:
             slot[0] = _not_checked(exchange, found)
         return self._drain()
 
+    def tick(self, now: float) -> list[Decision]:
+        """Let capture time pass without traffic (live capture): settle expired preflights."""
+        self._clock = max(self._clock, now)
+        self._settle_expired()
+        return self._drain()
+
     def finish(self) -> list[Decision]:
         """Settle every preflight still waiting (end of the capture)."""
         for waiting in list(self._waiting.values()):
@@ -358,6 +364,7 @@ class Analyzer:
             )
             return decision
         _block(decision, failure, origin)
+        _note_proxy_answer(decision, exchange)
         if actual_id is None:
             decision.explanation += " The actual request was never sent."
         else:
@@ -440,6 +447,7 @@ class Analyzer:
         if failure is not None:
             self._cache.pop(key, None)  # Fetch main fetch step 12.6: a failure clears the cache
             _block(decision, failure, origin)
+            _note_proxy_answer(decision, exchange)
             return decision
         if not include:
             probe: list[Step] = []
@@ -510,6 +518,28 @@ class Analyzer:
                 "info",
             )
         )
+
+
+def _note_proxy_answer(decision: Decision, exchange: Exchange) -> None:
+    """Say so when the proxy, not the server, answered the browser."""
+    if not exchange.answered_by_proxy:
+        return
+    decision.trace.insert(
+        0,
+        Step(
+            "Answered by the proxy",
+            "capture",
+            f"{decision.status} from the proxy: {exchange.error}",
+            "an answer from the server",
+            "info",
+        ),
+    )
+    decision.explanation = (
+        f"The server never answered ({exchange.error}), so the proxy answered "
+        f"{decision.status} itself, without CORS headers, and that is what the browser judged. "
+        "The server is down or unreachable at that address: fix that first, no CORS setting "
+        "helps. " + decision.explanation
+    )
 
 
 def _block(decision: Decision, failure: Failure, origin: str) -> None:

@@ -7,7 +7,7 @@ standard's byte rules (lengths, unsafe bytes) apply to them exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 HeaderPairs = tuple[tuple[str, str], ...]
 
@@ -83,4 +83,6 @@ class Exchange:
     ended: float | None = None  # when the response was complete
     error: str | None = None
     browser_error: str | None = None
-    notes: list[str] = field(default_factory=list)
+    # The proxy answered the browser itself (e.g. mitmproxy's 502 when the server was
+    # unreachable): `response` is what the browser got, `error` why.
+    answered_by_proxy: bool = False

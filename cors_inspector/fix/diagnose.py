@@ -89,6 +89,13 @@ def _preflight_lookalike(observation: Observation) -> Lookalike | None:
     return None
 
 
+def _network_error(observation: Observation) -> str:
+    for exchange in (observation.actual, observation.preflight):
+        if exchange is not None and (exchange.error or exchange.browser_error):
+            return exchange.error or exchange.browser_error or ""
+    return "no response"
+
+
 def diagnose(observation: Observation, backend_sends_cors: bool) -> Lookalike | None:
     """Name what a blocked request's failure really is, when it is not a CORS setting."""
     decision = observation.decision
@@ -107,12 +114,15 @@ def diagnose(observation: Observation, backend_sends_cors: bool) -> Lookalike | 
         return found
     exchange = observation.actual
     response = exchange.response if exchange else None
-    if exchange is not None and response is None:
+    answered_by_proxy = any(
+        e is not None and e.answered_by_proxy for e in (observation.preflight, exchange)
+    )
+    if (exchange is not None and response is None) or answered_by_proxy:
         return Lookalike(
             "network-error",
             "No response: a network error",
-            f"The request got no response ({exchange.error or exchange.browser_error or 'none'})."
-            " Is the server up and reachable at that address?",
+            f"The server did not answer ({_network_error(observation)}). Is it up and "
+            "reachable at that address?",
             cors_change_helps=False,
         )
     if response is None:

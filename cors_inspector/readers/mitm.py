@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Any
 
+from mitmproxy.http import HTTPFlow
 from mitmproxy.io import compat
 from mitmproxy.version import FLOW_FORMAT_VERSION
 
@@ -16,6 +17,18 @@ from ..engine.exchange import Exchange, Headers, Request, Response
 from .tnetstring import TNetStringError, records
 
 BODY_HEAD = 256
+# Errors after which mitmproxy sends the client nothing; after any other error it answers
+# the client itself with a 502 (proxy/layers/http/_http1.py, ResponseProtocolError).
+_CLIENT_SIDE_ERRORS = ("Client disconnected", "Connection killed")
+
+
+def _proxy_answer(error: str | None) -> Response | None:
+    """The 502 mitmproxy sent the browser when it got nothing from the server."""
+    if not error or error.startswith(_CLIENT_SIDE_ERRORS):
+        return None
+    return Response(status=502, headers=Headers(()), reason="Bad Gateway", body_head=error)
+
+
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -29,7 +42,7 @@ def _text(value: bytes | str | None) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
-def _headers(raw: list[Any]) -> Headers:
+def _headers(raw: Any) -> Headers:
     return Headers(tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw))
 
 
@@ -67,6 +80,10 @@ def exchange_from_state(state: dict[str, Any]) -> Exchange:
         )
         ended = response_state.get("timestamp_end") or response_state.get("timestamp_start")
     error = state.get("error")
+    error_message = error["msg"] if error else None
+    answered_by_proxy = False
+    if response is None and (response := _proxy_answer(error_message)) is not None:
+        answered_by_proxy = True
     return Exchange(
         id=state["id"],
         started=request.get("timestamp_start") or state.get("timestamp_created") or 0.0,
@@ -75,7 +92,41 @@ def exchange_from_state(state: dict[str, Any]) -> Exchange:
         ),
         response=response,
         ended=ended,
-        error=error["msg"] if error else None,
+        error=error_message,
+        answered_by_proxy=answered_by_proxy,
+    )
+
+
+def exchange_from_flow(flow: HTTPFlow) -> Exchange:
+    """An Exchange from a live mitmproxy flow (the addon's hot path: no state copy)."""
+    request = flow.request
+    response = flow.response
+    judged_response = None
+    if response is not None:
+        judged_response = Response(
+            status=response.status_code,
+            headers=_headers(response.headers.fields),
+            reason=response.reason,
+            body_head=_body_head(
+                {"content": response.raw_content, "status_code": response.status_code}
+            ),
+        )
+    error = flow.error.msg if flow.error else None
+    answered_by_proxy = False
+    if judged_response is None and (judged_response := _proxy_answer(error)) is not None:
+        answered_by_proxy = True
+    return Exchange(
+        id=flow.id,
+        started=request.timestamp_start,
+        request=Request(
+            method=request.data.method.decode("latin-1"),  # as sent: `.method` upper-cases
+            url=request.url,
+            headers=_headers(request.headers.fields),
+        ),
+        response=judged_response,
+        ended=(response.timestamp_end or response.timestamp_start) if response else None,
+        error=error,
+        answered_by_proxy=answered_by_proxy,
     )
 
 

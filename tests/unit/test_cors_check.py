@@ -132,3 +132,14 @@ def test_sec_fetch_storage_access_reveals_credentials():
     decision = judge_one(cors_get({ACAO: "*"}, extra={"Sec-Fetch-Storage-Access": "none"}))
     assert (decision.reason, decision.credentials) == ("WildcardOriginNotAllowed", "include")
     assert "Sec-Fetch-Storage-Access" in decision.credentials_basis
+
+
+def test_proxy_answered_502_is_judged_as_the_browser_saw_it():
+    """With a proxy in the path the browser gets the proxy's 502 (no ACAO): Chromium reports
+    MissingAllowOriginHeader; the explanation names the real cause."""
+    exchange = cors_get({}, status=502)
+    exchange.answered_by_proxy = True
+    exchange.error = "Connect call failed ('127.0.0.1', 9)"
+    decision = judge_one(exchange)
+    assert decision.reason == "MissingAllowOriginHeader"
+    assert decision.explanation.startswith("The server never answered (Connect call failed")

@@ -180,3 +180,14 @@ def test_directory_and_missing_file(tmp_path):
         list(read_capture(tmp_path))
     with pytest.raises(CaptureError, match="no such file"):
         list(read_capture(tmp_path / "missing.mitm"))
+
+
+def test_flow_the_proxy_answered_itself_is_read_as_its_502(tmp_path):
+    """mitmproxy answers the browser 502 when the server fails; a client abort gets nothing."""
+    server_down = tflow.tflow(err=True)
+    server_down.error.msg = "Connect call failed ('127.0.0.1', 9)"
+    client_gone = tflow.tflow(err=True)
+    client_gone.error.msg = "Client disconnected."
+    down, gone = read_capture(_write(tmp_path, [server_down, client_gone]))
+    assert (down.response.status, down.answered_by_proxy) == (502, True)
+    assert gone.response is None and not gone.answered_by_proxy

@@ -1,0 +1,222 @@
+"""The mitmproxy addon: judge each flow as its response (or error) arrives.
+
+Passive: it never alters the traffic, and an error inside it is logged and counted, never
+raised into mitmproxy. Blocked flows are marked (`flow.marked`, `flow.comment`) so that
+mitmproxy console and mitmweb users see the verdict in their own UI; under mitmdump it prints
+one coloured line per CORS request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from mitmproxy import command, ctx, flow, hooks, http, types
+
+from .decision_log import DecisionLog, FlowSaver, open_private
+from .engine import Analyzer, Decision
+from .engine.origins import origin_of
+from .readers.mitm import exchange_from_flow
+from .records import to_json_line
+from .redact import redact_text
+
+logger = logging.getLogger(__name__)
+
+BLOCKED_MARK = ":no_entry:"
+TICK_SECONDS = 1.0  # how often waiting preflights are settled when traffic is idle
+KEEP_DECISIONS = 10_000  # recent decisions kept for the commands (bounded memory)
+LINE_STYLE = {"allowed": "\x1b[32m✔", "blocked": "\x1b[1;31m✘", "unknown": "\x1b[33m?"}
+
+
+def decision_line(decision: Decision, redact: bool = True) -> str:
+    """One coloured line for a terminal."""
+    symbol = LINE_STYLE.get(decision.verdict, "\x1b[2m·")
+    url = redact_text(decision.url) if redact else decision.url
+    line = f"{symbol} {decision.verdict:<8}\x1b[0m {decision.method:<7} {url}"
+    line += f" \x1b[2mfrom {decision.origin}\x1b[0m"
+    if decision.reason:
+        line += f" \x1b[31m{decision.reason}\x1b[0m"
+    return line
+
+
+class CorsInspector:
+    """Rebuilds the browser's CORS decision for every flow through the proxy."""
+
+    def __init__(self, on_decision: Callable[[Decision], None] | None = None) -> None:
+        self.analyzer = Analyzer()
+        self.internal_errors = 0
+        self.on_decision = on_decision  # e.g. the TUI's feed
+        self.decisions: OrderedDict[str, Decision] = OrderedDict()
+        self._waiting: dict[str, http.HTTPFlow] = {}  # fed, not yet decided
+        self._log: DecisionLog | None = None
+        self._saver: FlowSaver | None = None
+        self._print_lines = False
+        self._ticker: asyncio.Task | None = None
+
+    # -- mitmproxy lifecycle ------------------------------------------------------------------
+
+    def load(self, loader) -> None:
+        loader.add_option(
+            "cors_log",
+            str,
+            "",
+            "Append one JSON line per decision to this file (the `analyze --format jsonl` "
+            "schema), flushed as it happens.",
+        )
+        loader.add_option(
+            "cors_log_max_bytes",
+            int,
+            50_000_000,
+            "Rotate the decision log past this many bytes (0: never).",
+        )
+        loader.add_option("cors_save", str, "", "Also save every flow to this mitmproxy flow file.")
+        loader.add_option(
+            "cors_only",
+            bool,
+            True,
+            "Log and print only CORS requests (preflights and cross-origin requests).",
+        )
+        loader.add_option(
+            "cors_redact",
+            bool,
+            True,
+            "Redact Cookie, Set-Cookie, Authorization, Proxy-Authorization and URL userinfo "
+            "in everything written.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        options = ctx.options
+        if updated & {"cors_log", "cors_log_max_bytes", "cors_redact"}:
+            if self._log:
+                self._log.close()
+                self._log = None
+            if options.cors_log:
+                self._log = DecisionLog(
+                    Path(options.cors_log).expanduser(),
+                    options.cors_log_max_bytes,
+                    options.cors_redact,
+                )
+        if updated & {"cors_save", "cors_redact"}:
+            if self._saver:
+                self._saver.close()
+                self._saver = None
+            if options.cors_save:
+                self._saver = FlowSaver(Path(options.cors_save).expanduser(), options.cors_redact)
+        self._print_lines = type(ctx.master).__name__ == "DumpMaster"
+
+    def running(self) -> None:
+        self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+
+    async def _tick_forever(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            self._guarded(lambda: self._publish_all(self.analyzer.tick(time.time())))
+
+    def done(self) -> None:
+        if self._ticker:
+            self._ticker.cancel()
+        self._guarded(lambda: self._publish_all(self.analyzer.finish()))
+        for writer in (self._log, self._saver):
+            if writer:
+                writer.close()
+
+    # -- per flow -----------------------------------------------------------------------------
+
+    def response(self, f: http.HTTPFlow) -> None:
+        self._guarded(lambda: self._judge(f))
+
+    def error(self, f: http.HTTPFlow) -> None:
+        self._guarded(lambda: self._judge(f))
+
+    def _guarded(self, work: Callable[[], None]) -> None:
+        """Run `work`; an error is the addon's, never the traffic's: log it, count it."""
+        try:
+            work()
+        except Exception:
+            self.internal_errors += 1
+            logger.exception("cors-inspector: internal error (traffic is unaffected)")
+
+    def _judge(self, f: http.HTTPFlow) -> None:
+        if f.id in self._waiting or f.id in self.decisions:
+            return  # a flow gets one decision (e.g. an error after the response)
+        if self._saver:
+            self._saver.add(f)
+        self._waiting[f.id] = f
+        self._publish_all(self.analyzer.feed(exchange_from_flow(f)))
+
+    def _publish_all(self, decisions: list[Decision]) -> None:
+        changed = []
+        for decision in decisions:
+            f = self._waiting.pop(decision.flow_id, None)
+            if f is not None and self._publish(decision, f):
+                changed.append(f)
+        if changed:
+            ctx.master.addons.trigger(hooks.UpdateHook(changed))
+
+    def _publish(self, decision: Decision, f: http.HTTPFlow) -> bool:
+        """Record, show and hand on one decision; True when the flow's marking changed."""
+        self.decisions[decision.flow_id] = decision
+        while len(self.decisions) > KEEP_DECISIONS:
+            self.decisions.popitem(last=False)
+        if self.on_decision:
+            self.on_decision(decision)
+        reported = decision.is_cors or not ctx.options.cors_only
+        if self._log and reported:
+            self._log.write(decision)
+        if self._print_lines and reported:
+            print(decision_line(decision, ctx.options.cors_redact), flush=True)
+        if decision.verdict != "blocked":
+            return False
+        f.marked = BLOCKED_MARK
+        note = f"CORS blocked: {decision.reason or 'see cors-inspector'}"
+        f.comment = f"{f.comment}\n{note}" if f.comment else note
+        return True
+
+    # -- commands -----------------------------------------------------------------------------
+
+    @command.command("cors.explain")
+    def explain(self, flows: Sequence[flow.Flow]) -> str:
+        """Why the browser allowed or blocked each flow."""
+        lines = []
+        for f in flows:
+            decision = self.decisions.get(f.id)
+            if decision is None:
+                lines.append(f"{f.id}: not judged (yet)")
+            else:
+                lines.append(f"{decision.verdict} {decision.reason or ''}: {decision.explanation}")
+        return "\n".join(lines)
+
+    @command.command("cors.fix")
+    def fix(self, flows: Sequence[flow.Flow]) -> str:
+        """The CORSMiddleware configuration for the backends of these flows, verified."""
+        from .fix_report import suggestions_for
+
+        backends = {origin_of(f.request.url) for f in flows if isinstance(f, http.HTTPFlow)}
+        suggestions = suggestions_for(self.decisions.values())
+        texts = []
+        for backend in sorted(b for b in backends if b):
+            suggestion = suggestions.get(backend)
+            if suggestion is None:
+                texts.append(f"# {backend}: nothing blocked")
+                continue
+            verification = suggestion.verification
+            verified = (
+                f"verified with Starlette {verification.starlette_version}"
+                if verification and verification.ok
+                else "NOT verified: some requests still fail"
+            )
+            texts.append(f"# {backend} ({verified})\n{suggestion.config.to_python()}")
+        return "\n\n".join(texts)
+
+    @command.command("cors.export")
+    def export(self, path: types.Path) -> None:
+        """Write the recent decisions to a JSON Lines file."""
+        with open_private(Path(path).expanduser(), "a") as out:
+            for decision in self.decisions.values():
+                line = to_json_line(decision)
+                out.write((redact_text(line) if ctx.options.cors_redact else line) + "\n")
+        logger.info(f"cors-inspector: {len(self.decisions)} decisions written to {path}")

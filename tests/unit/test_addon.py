@@ -1,0 +1,134 @@
+"""The addon, driven by mitmproxy's own test helpers (taddons, tflow)."""
+
+import json
+import os
+import stat
+
+import pytest
+from mitmproxy import http
+from mitmproxy.io import FlowReader
+from mitmproxy.test import taddons, tflow, tutils
+
+from cors_inspector.addon import BLOCKED_MARK, CorsInspector
+
+PAGE = b"http://localhost:3000"
+
+
+def _flow(method=b"GET", request_headers=(), status=200, response_headers=(), at=1.0):
+    request = tutils.treq(
+        method=method, host="localhost", port=8000, path=b"/items",
+        headers=http.Headers([(b"Origin", PAGE), (b"Sec-Fetch-Mode", b"cors"),
+                              *request_headers]),
+        timestamp_start=at,
+    )
+    response = tutils.tresp(status_code=status, headers=http.Headers(list(response_headers)))
+    return tflow.tflow(req=request, resp=response)
+
+
+def test_blocked_flow_is_marked_and_logged(tmp_path):
+    addon = CorsInspector()
+    log = tmp_path / "decisions.jsonl"
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_log=str(log))
+        blocked = _flow()
+        allowed = _flow(response_headers=[(b"Access-Control-Allow-Origin", PAGE)], at=2.0)
+        before = blocked.get_state()
+        addon.response(blocked)
+        addon.response(allowed)
+        addon.done()
+    assert blocked.marked == BLOCKED_MARK
+    assert "MissingAllowOriginHeader" in blocked.comment
+    assert not allowed.marked
+    # Marking aside, the flow itself is untouched.
+    after = blocked.get_state()
+    for key in ("marked", "comment"):
+        before.pop(key), after.pop(key)
+    assert before == after
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["verdict"] for r in records] == ["blocked", "allowed"]
+    assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
+
+
+def test_preflight_waits_for_its_actual_request_and_is_paired(tmp_path):
+    addon = CorsInspector()
+    seen = []
+    addon.on_decision = seen.append
+    with taddons.context(addon):
+        pre = _flow(b"OPTIONS", [(b"Access-Control-Request-Method", b"PUT")], 200,
+                    [(b"Access-Control-Allow-Origin", PAGE),
+                     (b"Access-Control-Allow-Methods", b"PUT")])
+        addon.response(pre)
+        assert seen == []
+        addon.response(_flow(b"PUT", response_headers=[(b"Access-Control-Allow-Origin", PAGE)],
+                             at=1.1))
+    assert [(d.kind, d.verdict) for d in seen] == [("preflight", "allowed"), ("actual", "allowed")]
+    assert seen[0].preflight_for == seen[1].flow_id
+
+
+def test_error_without_response_is_judged_once():
+    addon = CorsInspector()
+    seen = []
+    addon.on_decision = seen.append
+    with taddons.context(addon):
+        failed = tflow.tflow(err=True)
+        failed.request.headers["Origin"] = "http://localhost:3000"
+        addon.error(failed)
+        addon.error(failed)
+        addon.done()
+    assert len(seen) == 1
+
+
+def test_internal_error_is_counted_not_raised(monkeypatch, caplog):
+    addon = CorsInspector()
+    with taddons.context(addon):
+        monkeypatch.setattr(addon.analyzer, "feed", lambda exchange: 1 / 0)
+        addon.response(_flow())
+    assert addon.internal_errors == 1
+    assert "traffic is unaffected" in caplog.text
+
+
+def test_saved_flows_are_redacted_unless_asked(tmp_path):
+    for redact in (True, False):
+        addon = CorsInspector()
+        saved = tmp_path / f"flows-{redact}.mitm"
+        with taddons.context(addon) as tctx:
+            tctx.configure(addon, cors_save=str(saved), cors_redact=redact)
+            f = _flow(request_headers=[(b"Cookie", b"sid=secret"),
+                                       (b"Authorization", b"Bearer token")],
+                      response_headers=[(b"Set-Cookie", b"sid=new")])
+            addon.response(f)
+            addon.done()
+        assert f.request.headers["Cookie"] == "sid=secret"  # the live flow is untouched
+        with saved.open("rb") as raw:
+            (copy,) = list(FlowReader(raw).stream())
+        values = [copy.request.headers["Cookie"], copy.request.headers["Authorization"],
+                  copy.response.headers["Set-Cookie"]]
+        assert (values == ["[redacted]"] * 3) is redact
+
+
+def test_commands_explain_fix_and_export(tmp_path):
+    addon = CorsInspector()
+    with taddons.context(addon) as tctx:
+        f = _flow()
+        addon.response(f)
+        assert "MissingAllowOriginHeader" in addon.explain([f])
+        fix = addon.fix([f])
+        assert 'allow_origins=["http://localhost:3000"]' in fix
+        assert "verified with Starlette" in fix
+        out = tmp_path / "export.jsonl"
+        tctx.command(addon.export, str(out))
+    assert json.loads(out.read_text())["reason"] == "MissingAllowOriginHeader"
+
+
+@pytest.mark.parametrize("option", ["cors_log", "cors_save"])
+def test_log_rotation_and_options(tmp_path, option):
+    addon = CorsInspector()
+    path = tmp_path / "out"
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, **{option: str(path)}, cors_log_max_bytes=600)
+        for index in range(6):
+            addon.response(_flow(at=float(index)))
+        addon.done()
+    assert path.exists()
+    if option == "cors_log":
+        assert (tmp_path / "out.1").exists()  # rotated
