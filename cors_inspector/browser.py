@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -94,12 +96,17 @@ def run_browser(url: str, host: str, port: int, headless: bool) -> int:
         f"{host}:{port} (throwaway profile {profile})",
         file=sys.stderr,
     )
-    process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Its own process group, so that stopping this command stops every Chromium process.
+    process = subprocess.Popen(
+        arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         return process.wait()
     except KeyboardInterrupt:
-        process.terminate()
-        process.wait()
         return 0
     finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait()
         shutil.rmtree(profile, ignore_errors=True)
