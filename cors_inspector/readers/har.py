@@ -171,10 +171,17 @@ def exchange_from_entry(entry: dict[str, Any], number: int) -> Exchange:
     )
 
 
+def _describe(error: Exception) -> str:
+    if isinstance(error, KeyError):
+        return f"no {error.args[0]!r} field"
+    return f"{type(error).__name__}: {error}"
+
+
 def read_har(stream: IO[str]) -> Iterator[Exchange]:
     """Yield the exchanges of a HAR's `log.entries`, one entry decoded at a time."""
     json_stream = _JsonStream(stream)
     found_log = False
+    skipped: list[tuple[int, str]] = []
     for key in json_stream.members():
         if key != "log":
             json_stream.value()
@@ -186,8 +193,17 @@ def read_har(stream: IO[str]) -> Iterator[Exchange]:
                 continue
             for number, entry in enumerate(json_stream.items(), 1):
                 try:
-                    yield exchange_from_entry(entry, number)
+                    exchange = exchange_from_entry(entry, number)
                 except (KeyError, TypeError, ValueError, AttributeError) as error:
-                    raise HarError(f"entry {number} is not a HAR entry ({error!r})") from None
+                    # Keep going: the other entries are still worth judging.
+                    skipped.append((number, _describe(error)))
+                    continue
+                yield exchange
     if not found_log:
         raise HarError('JSON, but not a HAR file (no "log" object)')
+    if skipped:
+        number, why = skipped[0]
+        raise HarError(
+            f"{len(skipped)} HAR entr{'y' if len(skipped) == 1 else 'ies'} skipped "
+            f"(entry {number}: {why})"
+        )

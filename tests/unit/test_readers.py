@@ -161,7 +161,7 @@ def test_har_is_streamed_across_small_chunks(monkeypatch):
         (b"", "empty"),
         (b"hello", "not a mitmproxy flow file or HAR"),
         (b'{"not": "har"}', "not a HAR"),
-        (b'{"log": {"entries": [{"request": 1}]}}', "entry 1"),
+        (b'{"log": {"entries": [{"request": 1}]}}', "1 HAR entry skipped (entry 1"),
         (b'{"log": {"entries": [', "invalid JSON"),
         (b"12:abc", "truncated"),
     ],
@@ -191,3 +191,18 @@ def test_flow_the_proxy_answered_itself_is_read_as_its_502(tmp_path):
     down, gone = read_capture(_write(tmp_path, [server_down, client_gone]))
     assert (down.response.status, down.answered_by_proxy) == (502, True)
     assert gone.response is None and not gone.answered_by_proxy
+
+
+def test_har_with_bad_entries_yields_the_good_ones_then_says_what_was_skipped(tmp_path):
+    good = {
+        "startedDateTime": "2026-11-21T10:00:00Z",
+        "time": 1,
+        "request": {"method": "GET", "url": "http://a.test/", "headers": []},
+        "response": {"status": 200, "headers": []},
+    }
+    path = tmp_path / "partial.har"
+    path.write_text(json.dumps({"log": {"entries": [good, {"request": {}}, good, {}]}}))
+    seen = []
+    with pytest.raises(CaptureError, match=r"2 HAR entries skipped \(entry 2: no 'startedDateTime' field"):
+        seen.extend(read_capture(path))
+    assert len(seen) == 2
