@@ -25,7 +25,7 @@ from .decision import Credentials, Decision, Failure, Kind, Step
 from .exchange import Exchange, Response
 from .origins import url_parts
 from .reasons import CORS_ERRORS, console_message
-from .safelists import SAFELISTED_METHODS, page_set_headers, unsafe_request_header_names
+from .safelists import SAFELISTED_METHODS, page_set_headers, trim, unsafe_request_header_names
 
 PAIRING_WINDOW = 10.0  # seconds of capture time a preflight waits for its actual request
 MAX_WAITING = 2000  # preflights waiting at once, before the oldest is settled unpaired
@@ -44,6 +44,8 @@ def classify(exchange: Exchange) -> _Classification:
     request = exchange.request
     headers = request.headers
     origin = headers.get("origin")
+    if origin is not None:
+        origin = trim(origin)  # as any HTTP parser reads a field value
     mode = headers.get("sec-fetch-mode")
     site = headers.get("sec-fetch-site")
     if (

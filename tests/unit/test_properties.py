@@ -161,6 +161,8 @@ def test_adding_the_missing_allow_origin_never_turns_allowed_into_blocked(exchan
     (before,) = Analyzer().run([exchange])
     if before.kind != "actual" or exchange.response is None or before.verdict != "blocked":
         return
+    if "," in before.origin or " " in before.origin:
+        return  # no Access-Control-Allow-Origin value can name such an origin
     if before.reason not in (
         "MissingAllowOriginHeader",
         "AllowOriginMismatch",

@@ -203,6 +203,6 @@ def test_har_with_bad_entries_yields_the_good_ones_then_says_what_was_skipped(tm
     path = tmp_path / "partial.har"
     path.write_text(json.dumps({"log": {"entries": [good, {"request": {}}, good, {}]}}))
     seen = []
-    with pytest.raises(CaptureError, match=r"2 HAR entries skipped \(entry 2: no 'startedDateTime' field"):
+    with pytest.raises(CaptureError, match=r"2 HAR entries skipped \(entry 2: no 'startedDate"):
         seen.extend(read_capture(path))
     assert len(seen) == 2
