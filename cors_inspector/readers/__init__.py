@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
 import io
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from ..engine.exchange import Exchange
 from .har import HarError, read_har
 from .mitm import FlowFileError, read_flows
+
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 class CaptureError(Exception):
@@ -30,10 +35,18 @@ def detect_format(head: bytes) -> str | None:
     return None
 
 
+def _open(path: Path) -> IO[bytes]:
+    """The file, decompressed on the fly when it is gzip (e.g. `session.har.gz`)."""
+    raw = path.open("rb")
+    if raw.peek(2)[:2] == GZIP_MAGIC:
+        return io.BufferedReader(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
+    return raw
+
+
 def read_capture(path: Path) -> Iterator[Exchange]:
     """Stream the exchanges of a capture file; raise CaptureError (after what could be read)."""
     try:
-        with path.open("rb") as raw:
+        with _open(path) as raw:
             head = raw.peek(64)[:64] if isinstance(raw, io.BufferedReader) else b""
             kind = detect_format(head)
             if kind is None:
@@ -46,6 +59,8 @@ def read_capture(path: Path) -> Iterator[Exchange]:
                 yield from read_har(text)
     except (FlowFileError, HarError) as error:
         raise CaptureError(path, str(error)) from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise CaptureError(path, f"damaged gzip data ({error})") from None
     except IsADirectoryError:
         raise CaptureError(path, "is a directory, not a capture file") from None
     except FileNotFoundError:

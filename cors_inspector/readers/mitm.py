@@ -154,5 +154,6 @@ def read_flows(stream: IO[bytes]) -> Iterator[Exchange]:
             except (KeyError, TypeError, AttributeError, ValueError) as error:
                 raise FlowFileError(f"flow {count} is malformed ({error!r})") from None
     except TNetStringError as error:
-        where = f"after {count} flows" if count else "at the start"
-        raise FlowFileError(f"{error} ({where})") from None
+        if not count:
+            raise FlowFileError(f"not a mitmproxy flow file ({error})") from None
+        raise FlowFileError(f"{error} (after {count} flows)") from None

@@ -69,6 +69,8 @@ def records(stream: IO[bytes]) -> Iterator[Any]:
     position = 0
     while True:
         colon = buffer.find(b":", position, position + 13)
+        if colon < 0 and len(buffer) - position >= 13:
+            raise TNetStringError("bad record header")
         if colon < 0 or colon + 1 >= len(buffer):
             more = stream.read(CHUNK)
             if not more:

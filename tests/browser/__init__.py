@@ -7,5 +7,7 @@
 
 Modules: ``cases`` (what is fetched), ``raw_backend`` and ``apps`` (who answers),
 ``servers`` (process helpers), ``network_log`` (CDP events), ``capture`` (one run),
-``test_harness`` (checks on the capture itself), ``test_agreement`` (engine vs Chromium).
+``test_harness`` (checks on the capture itself), ``agreement`` and ``test_agreement`` (engine
+vs Chromium), ``stories`` (the page sessions ``scripts/make_sample_flows.py`` records into
+``sample_flows/``).
 """

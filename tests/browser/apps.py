@@ -189,12 +189,13 @@ def max_age_zero() -> FastAPI:
 
 
 def raises() -> FastAPI:
-    """A route that raises: ServerErrorMiddleware's 500 sits outside CORS, so no ACAO.
+    """A route that raises: ServerErrorMiddleware's 500 sits outside CORS, so no ACAO,
+    while the CRUD routes next to it answer with CORS headers.
 
     uvicorn closes the connection after it, so each case using this app gets its own
     uvicorn process (no later request may ride the closed connection).
     """
-    app = FastAPI()
+    app = items_api()
 
     @app.api_route("/api/boom", methods=["GET", "PUT"])
     def boom() -> None:
@@ -231,6 +232,19 @@ def auth_outside_cors() -> FastAPI:
     return app
 
 
+def hardcoded_origin() -> FastAPI:
+    """The tutorial's origin typed in literally, while the page is served from another port."""
+    app = items_api()
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["http://localhost:3000"],
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    return app
+
+
 def trailing_slash() -> FastAPI:
     """The origin pasted from the address bar, with its trailing slash."""
     app = items_api()
@@ -259,6 +273,7 @@ APPS: dict[str, Callable[[], FastAPI]] = {
         raises,
         no_cors,
         auth_outside_cors,
+        hardcoded_origin,
         trailing_slash,
     )
 }

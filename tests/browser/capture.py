@@ -14,6 +14,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -129,7 +130,7 @@ class Origins:
         }
 
 
-def raw_table(origins: Origins) -> dict[str, Any]:
+def raw_table(origins: Origins, cases: Sequence[Case]) -> dict[str, Any]:
     """The raw backend's script for every case (see raw_backend.py)."""
     return {
         case.id: {
@@ -139,7 +140,7 @@ def raw_table(origins: Origins) -> dict[str, Any]:
             }
             for name, step in case.steps.items()
         }
-        for case in CASES
+        for case in cases
     }
 
 
@@ -208,7 +209,7 @@ async def run_case(page: Page, log: NetworkLog, case: Case, origins: Origins) ->
     }
 
 
-async def drive_browser(origins: Origins) -> list[dict[str, Any]]:
+async def drive_browser(origins: Origins, cases: Sequence[Case]) -> list[dict[str, Any]]:
     records = []
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -220,6 +221,9 @@ async def drive_browser(origins: Origins) -> list[dict[str, Any]]:
         context = await browser.new_context()
         # One page per origin; all of that origin's cases run in it, one after the other.
         for page_name in PAGES:
+            page_cases = [case for case in cases if case.page == page_name]
+            if not page_cases:
+                continue  # loading it would add a page-load flow nobody asked for
             page = await context.new_page()
             cdp = await context.new_cdp_session(page)
             log = NetworkLog()
@@ -229,9 +233,8 @@ async def drive_browser(origins: Origins) -> list[dict[str, Any]]:
             if page_name != "file":
                 # Host-only cookie; cookies ignore ports, so localhost backends get it too.
                 await page.evaluate(f"document.cookie = '{SESSION_COOKIE}; path=/'")
-            for case in CASES:
-                if case.page == page_name:
-                    records.append(await run_case(page, log, case, origins))
+            for case in page_cases:
+                records.append(await run_case(page, log, case, origins))
             await page.close()
         await browser.close()
     return records
@@ -243,7 +246,11 @@ def mitmdump() -> str:
 
 
 def start_helpers(
-    stack: ExitStack, origins: Origins, outdir: Path, table_path: Path
+    stack: ExitStack,
+    origins: Origins,
+    outdir: Path,
+    table_path: Path,
+    backends: Mapping[str, str],
 ) -> servers.Process:
     """Start the backends and mitmdump in parallel, wait until all listen; return mitmdump."""
     logs = outdir / "logs"
@@ -254,7 +261,8 @@ def start_helpers(
     argv = [sys.executable, "-m", "tests.browser.raw_backend", str(table_path)]
     argv += map(str, raw_ports)
     listening = [(servers.start("raw_backend", argv, **common), raw_ports)]
-    for (instance, app), port in zip(BACKENDS.items(), origins.backend_ports.values(), strict=True):
+    for instance, app in backends.items():
+        port = origins.backend_ports[instance]
         argv = [sys.executable, "-m", "tests.browser.apps", app, str(port)]
         listening.append((servers.start(instance, argv, **common), [port]))
     argv = [
@@ -272,27 +280,33 @@ def start_helpers(
     return proxy
 
 
-def run_capture(outdir: Path) -> RunResult:
-    """Start everything, run all cases in Chromium, stop everything, write the results."""
+def run_capture(
+    outdir: Path, cases: Sequence[Case] = CASES, backends: Mapping[str, str] = BACKENDS
+) -> RunResult:
+    """Start everything, run the cases in Chromium, stop everything, write the results.
+
+    ``backends`` maps each FastAPI backend instance the cases target to its app in apps.py;
+    the defaults are the full suite.  Pages no case uses are never opened.
+    """
     if not CHROMIUM.exists():
         raise RuntimeError(
             f"{CHROMIUM} is missing: the browser suite needs Debian's chromium package "
             "(apt-get install chromium); it never downloads a browser."
         )
     outdir.mkdir(parents=True, exist_ok=True)
-    page_port, raw_port, proxy_port, *app_ports = servers.free_ports(3 + len(BACKENDS))
+    page_port, raw_port, proxy_port, *app_ports = servers.free_ports(3 + len(backends))
     file_page = outdir / "page.html"
     file_page.write_text("<!doctype html><html><body>file page</body></html>")
-    backend_ports = dict(zip(BACKENDS, app_ports, strict=True))
+    backend_ports = dict(zip(backends, app_ports, strict=True))
     origins = Origins(page_port, raw_port, proxy_port, backend_ports, file_page)
     table_path = outdir / "raw_table.json"
-    table_path.write_text(json.dumps(raw_table(origins), indent=1))
+    table_path.write_text(json.dumps(raw_table(origins, cases), indent=1))
 
     with ExitStack() as stack:
-        proxy = start_helpers(stack, origins, outdir, table_path)
+        proxy = start_helpers(stack, origins, outdir, table_path, backends)
         # A worker thread gets its own event loop even if the caller (pytest) runs one.
         with ThreadPoolExecutor(1) as pool:
-            records = pool.submit(asyncio.run, drive_browser(origins)).result()
+            records = pool.submit(asyncio.run, drive_browser(origins, cases)).result()
         proxy.stop()  # before the backends: flows.mitm is complete once it has exited
 
     result = RunResult(outdir, records)
