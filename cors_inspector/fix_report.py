@@ -34,9 +34,17 @@ def verification_line(suggestion: Suggestion) -> Text:
     total = len(verification.checks)
     was_blocked = sum(1 for check in verification.checks if check.observation.blocked)
     if verification.ok:
+        page_methods = [
+            check.method
+            for check in verification.checks
+            if check.method != check.observation.method
+        ]
+        after_page = f" once the page sends {', '.join(sorted(set(page_methods)))}" * bool(
+            page_methods
+        )
         return Text(
             f"✔ verified with Starlette {verification.starlette_version}: all {total} requests "
-            f"pass ({was_blocked} were blocked)",
+            f"pass{after_page} ({was_blocked} {'was' if was_blocked == 1 else 'were'} blocked)",
             style="green",
         )
     text = Text(
@@ -87,8 +95,6 @@ def fix_panel(suggestion: Suggestion) -> Panel:
         parts.append(Text(f"\n{heading}: {lookalike.title}", style="bold yellow"))
         parts.append(Text(f"  {observation.method} {observation.decision.url}", style="dim"))
         parts.append(Text(f"  {lookalike.fix}"))
-    for fix in suggestion.page_fixes:
-        parts.append(Text(f"\nIn the page: {fix}", style="bold yellow"))
     for risk in suggestion.risks:
         parts.append(
             Text(
@@ -159,7 +165,6 @@ def suggestion_record(suggestion: Suggestion) -> dict[str, Any]:
             }
             for observation, lookalike in suggestion.lookalikes
         ],
-        "page_fixes": suggestion.page_fixes,
         "risks": [asdict(risk) for risk in suggestion.risks],
         "notes": suggestion.notes,
     }

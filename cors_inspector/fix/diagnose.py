@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..engine.checks import ACAC, ACAO
+from ..engine.checks import ACAC, ACAM, ACAO
 from ..engine.origins import url_parts
-from .observe import Backend, Observation
+from ..engine.safelists import parse_token_list
+from .observe import Backend, Observation, page_method
 
 STARLETTE_SETTINGS = {
     "origin": "allow_origins / allow_origin_regex (the page's origin is not listed)",
-    "method": "allow_methods (the requested method is not listed; the default is GET only)",
+    "method": "allow_methods (the requested method is not listed; the default allows GET only)",
     "headers": "allow_headers (a requested header is not listed)",
     "private-network": "allow_private_network (a Private Network Access preflight)",
 }
@@ -31,6 +32,26 @@ class Risk:
     severity: str  # "high" | "medium" | "low"
     title: str
     detail: str
+
+
+def _method_case(observation: Observation) -> Lookalike | None:
+    """A page's `patch`: only six methods are upper-cased by the browser, and both the browser
+    and Starlette compare methods case-sensitively."""
+    method = observation.method
+    wanted = page_method(method)
+    if wanted == method:
+        return None
+    preflight = observation.preflight
+    response = preflight.response if preflight else None
+    allowed = parse_token_list(response.headers.get(ACAM))[0] if response else []
+    return Lookalike(
+        "method-case",
+        f"The page sends `{method}`, not `{wanted}`",
+        f"Browsers upper-case only DELETE, GET, HEAD, OPTIONS, POST and PUT, and methods are "
+        f"compared case-sensitively, so `{method}` needs its own permission. Write `{wanted}` in "
+        "the page's fetch() call.",
+        cors_change_helps=wanted not in allowed,
+    )
 
 
 def _preflight_lookalike(observation: Observation) -> Lookalike | None:
@@ -109,7 +130,7 @@ def diagnose(observation: Observation, backend_sends_cors: bool) -> Lookalike | 
             "any sandboxed page can claim.",
             cors_change_helps=False,
         )
-    found = _preflight_lookalike(observation)
+    found = _method_case(observation) or _preflight_lookalike(observation)
     if found is not None:
         return found
     exchange = observation.actual

@@ -14,7 +14,6 @@ from ..engine.checks import ACAC, ACAH, ACAM, ACAO, ACEH, ACMA, parse_max_age
 from ..engine.origins import origin_of, url_parts
 from ..engine.safelists import (
     FORBIDDEN_RESPONSE_HEADERS,
-    NORMALIZED_METHODS,
     SAFELISTED_RESPONSE_HEADERS,
     parse_token_list,
 )
@@ -33,7 +32,6 @@ class Suggestion:
     current: CorsConfig | None  # what the responses show the server has now
     lookalikes: list[tuple[Observation, Lookalike]] = field(default_factory=list)
     risks: list[Risk] = field(default_factory=list)
-    page_fixes: list[str] = field(default_factory=list)  # changes that belong in the page
     notes: list[str] = field(default_factory=list)
     verification: Verification | None = None
     uncovered: list[Observation] = field(default_factory=list)  # no CORS setting can fix these
@@ -143,17 +141,8 @@ def suggest(backend: Backend) -> Suggestion:
 
     methods = set(current.allow_methods if current else ["GET"])
     for observation in observations:
-        wanted = page_method(observation.method)
-        if wanted != observation.method and observation.method.upper() not in NORMALIZED_METHODS:
-            fix = (
-                f"The page sends the method `{observation.method}`: browsers upper-case only "
-                f"DELETE, GET, HEAD, OPTIONS, POST and PUT, and compare methods case-sensitively."
-                f" Write `{wanted}` in the page's fetch() call."
-            )
-            if fix not in suggestion.page_fixes:
-                suggestion.page_fixes.append(fix)
         if needs_preflight(observation):
-            methods.add(wanted)
+            methods.add(page_method(observation.method))
     config.allow_methods = _sorted_methods(methods)
 
     headers = {h.lower() for h in (current.allow_headers if current else [])}

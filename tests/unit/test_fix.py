@@ -67,11 +67,20 @@ def test_wildcard_kept_when_nothing_needs_credentials():
 
 
 def test_lower_case_patch_is_fixed_in_the_page_and_verified_as_patch():
-    s = suggestion_for(preflight("patch", {ACAO: PAGE, ACAM: "GET, PATCH"}))
+    s = suggestion_for(preflight("patch", {ACAO: PAGE, ACAM: "GET"}))
     assert "PATCH" in s.config.allow_methods and "patch" not in s.config.allow_methods
-    assert any("`PATCH`" in fix for fix in s.page_fixes)
+    (found,) = [found for _, found in s.lookalikes if found.code == "method-case"]
+    assert "Write `PATCH`" in found.fix
+    assert found.cors_change_helps  # the server must allow PATCH too
     assert s.verification.ok
     assert s.verification.checks[0].method == "PATCH"
+
+
+def test_lower_case_patch_already_allowed_is_only_a_page_fix():
+    s = suggestion_for(preflight("patch", {ACAO: PAGE, ACAM: "GET, PATCH"}))
+    (found,) = [found for _, found in s.lookalikes if found.code == "method-case"]
+    assert not found.cors_change_helps
+    assert s.uncovered
 
 
 def test_several_subdomains_become_an_anchored_escaped_regex():

@@ -1,0 +1,251 @@
+"""The TUI's state in one place: the decisions kept, the filter, the visible lines, the cursor.
+
+Plain Python (no Textual), so that it can be tested and benchmarked on its own. Adding
+decisions appends lines; only a filter change rebuilds them. Memory is bounded by `keep`.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from ..engine.decision import Decision
+from ..engine.origins import origin_of
+
+Scope = Literal["all", "cors", "blocked"]
+DEFAULT_KEEP = 50_000
+NO_ORIGIN = "(not http)"  # the backend of a request whose URL has no origin
+
+
+@dataclass(eq=False, slots=True)
+class Row:
+    """One request as the table shows it, with the preflights that served it folded under it."""
+
+    seq: int  # increases with every row, so that kept rows stay sorted by it
+    decision: Decision
+    preflights: list[Decision]
+    backend: str
+    expanded: bool = False
+    _haystack: str = ""
+
+    @property
+    def decisions(self) -> list[Decision]:
+        """Capture order: the preflights first, then the request they served."""
+        return [*self.preflights, self.decision]
+
+    @property
+    def blocked(self) -> bool:
+        return self.decision.verdict == "blocked" or any(
+            preflight.verdict == "blocked" for preflight in self.preflights
+        )
+
+    def haystack(self) -> str:
+        """What free-text search looks through; built on the first search only."""
+        if not self._haystack:
+            self._haystack = " ".join(
+                f"{d.method} {d.url} {d.origin} {d.status} {d.kind} {d.verdict} {d.reason} "
+                f"{d.firefox_reason} {d.flow_id}"
+                for d in self.decisions
+            ).lower()
+        return self._haystack
+
+
+Line = tuple[Row, int]  # (row, -1): the row itself; (row, i): its i-th preflight, unfolded
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    scope: Scope = "all"
+    backend: str | None = None  # None: every backend
+    search: str = ""  # lower-case
+
+    def matches(self, row: Row) -> bool:
+        if self.backend is not None and row.backend != self.backend:
+            return False
+        # A row with preflights is an actual CORS request, so its own kind says enough.
+        if self.scope == "cors" and not row.decision.is_cors:
+            return False
+        if self.scope == "blocked" and not row.blocked:
+            return False
+        return not self.search or self.search in row.haystack()
+
+
+@dataclass(slots=True)
+class BackendStats:
+    """What was seen of one backend (the origin requests went to)."""
+
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (verdict, why) -> n
+    cors: int = 0  # CORS requests and preflights
+    blocked: int = 0
+    version: int = 0  # changes whenever its decisions do: a cached fix is stale after
+
+    def count(self, decision: Decision, delta: int) -> None:
+        why = decision.reason or (decision.kind if decision.verdict == "not-applicable" else "")
+        key = (decision.verdict, why)
+        self.counts[key] += delta
+        if not self.counts[key]:
+            del self.counts[key]
+        self.cors += delta * decision.is_cors
+        self.blocked += delta * (decision.verdict == "blocked")
+        self.version += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What `Store.add` did to the visible lines."""
+
+    appended: int  # lines added at the end
+    dropped: int  # lines dropped from the start (the oldest, past `keep`)
+    new_backend: bool
+
+
+def backend_of(decision: Decision) -> str:
+    return origin_of(decision.url) or NO_ORIGIN
+
+
+class Store:
+    """Decisions in capture order, the filter over them, and the cursor in the filtered lines."""
+
+    def __init__(self, keep: int = DEFAULT_KEEP, scope: Scope = "all") -> None:
+        self.keep = keep
+        self.filter = Filter(scope)
+        self.rows: list[Row] = []
+        self.lines: list[Line] = []  # the rows the filter lets through, unfolded ones expanded
+        self.cursor = 0  # index in `lines`
+        self.backends: dict[str, BackendStats] = {}
+        self.verdicts: Counter[str] = Counter()
+        self.total = 0  # decisions kept, preflights included
+        self.dropped = 0  # decisions dropped past `keep`
+        self._folding: dict[str, list[Decision]] = {}  # actual's flow_id -> its preflights
+        self._next_seq = 0
+
+    # -- adding -------------------------------------------------------------------------------
+
+    def add(self, decisions: Iterable[Decision]) -> Change:
+        appended = 0
+        new_backend = False
+        matches = self.filter.matches
+        for decision in decisions:
+            backend = backend_of(decision)
+            stats = self.backends.get(backend)
+            if stats is None:
+                stats = self.backends[backend] = BackendStats()
+                new_backend = True
+            stats.count(decision, 1)
+            self.verdicts[decision.verdict] += 1
+            self.total += 1
+            if decision.kind == "preflight" and decision.preflight_for is not None:
+                # The analyzer emits a preflight just before the request it served.
+                self._folding.setdefault(decision.preflight_for, []).append(decision)
+                continue
+            row = Row(self._next_seq, decision, self._folding.pop(decision.flow_id, []), backend)
+            self._next_seq += 1
+            self.rows.append(row)
+            if matches(row):
+                self.lines.append((row, -1))
+                appended += 1
+        return Change(appended, self._trim(), new_backend)
+
+    def _trim(self) -> int:
+        """Drop the oldest rows past `keep` decisions; return how many lines went with them."""
+        excess = self.total - self.keep
+        if excess <= 0:
+            return 0
+        count = removed = 0
+        for row in self.rows:
+            if removed >= excess:
+                break
+            removed += 1 + len(row.preflights)
+            count += 1
+        for row in self.rows[:count]:
+            for decision in row.decisions:
+                self.backends[row.backend].count(decision, -1)
+                self.verdicts[decision.verdict] -= 1
+        del self.rows[:count]
+        self.total -= removed
+        self.dropped += removed
+        first = self.rows[0].seq if self.rows else self._next_seq
+        cut = bisect_left(self.lines, first, key=lambda line: line[0].seq)
+        del self.lines[:cut]
+        self.cursor = max(0, self.cursor - cut)
+        return cut
+
+    # -- filtering and folding ----------------------------------------------------------------
+
+    def set_filter(
+        self,
+        *,
+        scope: Scope | None = None,
+        backend: str | None | Literal[False] = False,  # False: unchanged; None: every backend
+        search: str | None = None,
+    ) -> None:
+        changes: dict[str, object] = {}
+        if scope is not None:
+            changes["scope"] = scope
+        if backend is not False:
+            changes["backend"] = backend
+        if search is not None:
+            changes["search"] = search.strip().lower()
+        wanted = replace(self.filter, **changes)  # type: ignore[arg-type]
+        if wanted == self.filter:
+            return
+        selected = self.selected
+        self.filter = wanted
+        lines: list[Line] = []
+        for row in self.rows:
+            if wanted.matches(row):
+                lines.append((row, -1))
+                if row.expanded:
+                    lines.extend((row, i) for i in range(len(row.preflights)))
+        self.lines = lines
+        self.cursor = self.index_of(selected)
+
+    def index_of(self, line: Line | None) -> int:
+        """Where `line` is now; 0 when it is filtered out (or gone)."""
+        if line is None:
+            return 0
+        try:
+            return self.lines.index(line)
+        except ValueError:
+            return 0
+
+    def toggle_fold(self) -> bool:
+        """Unfold (or fold) the preflights of the row at the cursor; False if it has none."""
+        line = self.selected
+        if line is None or not line[0].preflights:
+            return False
+        row, child = line
+        at = self.cursor - child - 1 if child >= 0 else self.cursor  # the row's own line
+        row.expanded = not row.expanded
+        if row.expanded:
+            self.lines[at + 1 : at + 1] = [(row, i) for i in range(len(row.preflights))]
+        else:
+            del self.lines[at + 1 : at + 1 + len(row.preflights)]
+            self.cursor = at
+        return True
+
+    # -- reading ------------------------------------------------------------------------------
+
+    @property
+    def selected(self) -> Line | None:
+        return self.lines[self.cursor] if self.lines else None
+
+    @property
+    def selected_decision(self) -> Decision | None:
+        line = self.selected
+        if line is None:
+            return None
+        row, child = line
+        return row.decision if child < 0 else row.preflights[child]
+
+    def decisions_for(self, backend: str) -> list[Decision]:
+        """Every kept decision of `backend`, in capture order (what a fix is computed from)."""
+        return [d for row in self.rows if row.backend == backend for d in row.decisions]
+
+    def cors_backends(self) -> list[str]:
+        """Backends that saw CORS requests: the ones with the most blocked first."""
+        seen = [name for name, stats in self.backends.items() if stats.cors]
+        return sorted(seen, key=lambda name: (-self.backends[name].blocked, name))

@@ -1,0 +1,281 @@
+"""The requests table: one line per request, its preflights folded under it.
+
+A Line API widget over `Store.lines`: only the lines on screen are rendered, new traffic is
+appended without touching the rest, and a filter change swaps one list. The column titles
+are its first line, fixed. It follows new traffic until the user moves away from the end;
+then it counts what arrived instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Static
+
+from ...engine.decision import Decision
+from ...redact import redact_text
+from ...text_report import VERDICT_STYLE
+from ..messages import DetailRequested, SelectionChanged
+from ..store import Change, Row, Store
+
+FOLDED, UNFOLDED, CHILD = "▸ ", "▾ ", " └ "
+TITLES = ("time", "method", "origin → URL", "status", "verdict", "reason")
+TIME, METHOD, STATUS, VERDICT = 8, 10, 6, 13  # "· same-origin" is the longest verdict
+REASON_MAX = 34  # "PreflightMissingAllowOriginHeader" fits
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """Column widths for a table `width` cells wide: the URL and the reason share the rest."""
+
+    widths: tuple[int, ...]
+
+    @classmethod
+    def fit(cls, width: int) -> Columns:
+        rest = max(0, width - TIME - METHOD - STATUS - VERDICT - len(TITLES) + 1)
+        reason = min(REASON_MAX, max(8, rest * 9 // 20))
+        return cls((TIME, METHOD, max(8, rest - reason), STATUS, VERDICT, reason))
+
+    def line(self, cells: list[Text], base: Style) -> Text:
+        text = Text(style=base, no_wrap=True, end="")
+        for index, (cell, width) in enumerate(zip(cells, self.widths, strict=True)):
+            if index:
+                text.append(" ")
+            if index == 3:  # status: right-aligned
+                cell.align("right", width)
+            cell.truncate(width, overflow="ellipsis", pad=True)
+            text.append_text(cell)
+        return text
+
+
+class RequestList(ScrollView, can_focus=True):
+    """The column titles, then the request lines, scrolling under them."""
+
+    BINDINGS = [
+        Binding("enter", "open_detail", "Detail"),
+        Binding("space", "fold", "Fold", tooltip="Show or hide the preflight of this request"),
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "follow", "Follow", show=False),
+    ]
+    COMPONENT_CLASSES = {
+        "request-list--titles",
+        "request-list--cursor",
+        "request-list--dim",
+        "request-list--allowed",
+        "request-list--blocked",
+        "request-list--unknown",
+        "request-list--not-applicable",
+    }
+
+    follow: reactive[bool] = reactive(True)  # keep the cursor on the newest request
+    unseen: reactive[int] = reactive(0)  # requests that arrived while not following
+    reveal: reactive[bool] = reactive(False)  # show URL userinfo unmasked
+
+    def __init__(self, store: Store, *, follow: bool, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.set_reactive(RequestList.follow, follow)
+        self._shown: Decision | None = None  # what the last SelectionChanged said
+
+    # -- fed by the app -----------------------------------------------------------------------
+
+    def lines_added(self, change: Change) -> None:
+        self._resize()
+        if self.follow:
+            self._go(len(self.store.lines) - 1)
+        else:
+            if change.dropped:  # the oldest lines went: keep the same requests in view
+                self.scroll_to(y=self.scroll_y - change.dropped, animate=False)
+            self.unseen += change.appended
+            self._announce()
+        self.refresh()
+
+    def lines_replaced(self) -> None:
+        """The store's lines were rebuilt (filter) or changed in place (fold)."""
+        self._resize()
+        if self.follow:
+            self.store.cursor = max(0, len(self.store.lines) - 1)
+        self._go(self.store.cursor)
+        self.refresh()
+
+    def _resize(self) -> None:
+        # One more line than the requests: the titles.
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self.store.lines) + 1)
+
+    # -- cursor -------------------------------------------------------------------------------
+
+    def _go(self, index: int) -> None:
+        """Put the cursor on line `index`, scrolled into view, and tell the app."""
+        store = self.store
+        last = len(store.lines) - 1
+        store.cursor = max(0, min(index, last))
+        height = self.scrollable_content_region.height - 1  # under the titles
+        if self.follow:
+            self.scroll_to(y=self.max_scroll_y, animate=False)
+        elif store.cursor < self.scroll_y:
+            self.scroll_to(y=store.cursor, animate=False)
+        elif height and store.cursor >= self.scroll_y + height:
+            self.scroll_to(y=store.cursor - height + 1, animate=False)
+        self.refresh()
+        self._announce()
+
+    def _user_moved(self, index: int) -> None:
+        self.follow = bool(self.store.lines) and index >= len(self.store.lines) - 1
+        self._go(index)
+
+    def _announce(self) -> None:
+        decision = self.store.selected_decision
+        if decision is not self._shown:
+            self._shown = decision
+            self.post_message(SelectionChanged(decision))
+
+    def watch_follow(self, follow: bool) -> None:
+        if follow:
+            self.unseen = 0
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        # Scrolling up (wheel, scrollbar, keys) leaves the newest requests; being clamped
+        # because there is less to scroll (old beyond the new maximum) does not.
+        if new < old <= self.max_scroll_y:
+            self.follow = False
+
+    def watch_reveal(self) -> None:
+        self.refresh()
+
+    def action_move(self, delta: int) -> None:
+        self._user_moved(self.store.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self._user_moved(self.store.cursor + direction * max(1, self.size.height - 2))
+
+    def action_first(self) -> None:
+        self._user_moved(0)
+
+    def action_follow(self) -> None:
+        self.follow = True
+        self._go(len(self.store.lines) - 1)
+
+    def action_fold(self) -> None:
+        if self.store.toggle_fold():
+            self.lines_replaced()
+
+    def action_open_detail(self) -> None:
+        decision = self.store.selected_decision
+        if decision is not None:
+            self.follow = False  # the detail stays on this request while traffic arrives
+            self.post_message(DetailRequested(decision))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        index = int(self.scroll_y) + offset.y - 1
+        if not 0 <= index < len(self.store.lines):
+            return
+        self._user_moved(index)
+        if offset.x < len(FOLDED) and self.store.lines[index][0].preflights:
+            self.action_fold()
+        else:
+            self.action_open_detail()
+
+    def on_focus(self) -> None:
+        self.refresh()  # the cursor's colour depends on focus
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._resize()
+        if self.follow:
+            self.scroll_to(y=self.max_scroll_y, animate=False)
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    @property
+    def columns(self) -> Columns:
+        return Columns.fit(self.scrollable_content_region.width)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y == 0:
+            base = self.get_component_rich_style("request-list--titles")
+            text = self.columns.line([Text(title) for title in TITLES], base)
+            return Strip(text.render(self.app.console, end="")).crop_extend(0, width, base)
+        index = int(self.scroll_y) + y - 1
+        lines = self.store.lines
+        if index >= len(lines):
+            return Strip.blank(width, self.rich_style)
+        row, child = lines[index]
+        base = self.rich_style
+        if index == self.store.cursor:
+            base += self.get_component_rich_style("request-list--cursor")
+        text = self.columns.line(self._cells(row, child), base)
+        return Strip(text.render(self.app.console, end="")).crop_extend(0, width, base)
+
+    def _cells(self, row: Row, child: int) -> list[Text]:
+        decision = row.decision if child < 0 else row.preflights[child]
+        dim = self.get_component_rich_style("request-list--dim", partial=True)
+        if child >= 0:
+            marker = CHILD
+        elif row.preflights:
+            marker = UNFOLDED if row.expanded else FOLDED
+        else:
+            marker = ""
+        url = decision.url if self.reveal else redact_text(decision.url)
+        target = Text()
+        if decision.origin:
+            target.append(f"{decision.origin} → ", dim)
+        target.append(url, dim if child >= 0 else "")
+        symbol, _ = VERDICT_STYLE[decision.verdict]
+        word = decision.kind if decision.verdict == "not-applicable" else decision.verdict
+        verdict_style = self.get_component_rich_style(
+            f"request-list--{decision.verdict}", partial=True
+        )
+        return [
+            Text(datetime.fromtimestamp(decision.started).strftime("%H:%M:%S"), dim),
+            Text(marker + decision.method, dim if child >= 0 else ""),
+            target,
+            Text("-" if decision.status is None else str(decision.status)),
+            Text(f"{symbol} {word}", verdict_style),
+            Text(decision.reason or "", verdict_style),
+        ]
+
+
+class RequestsTable(Vertical):
+    """The request lines and, while not following, how many new ones arrived."""
+
+    def __init__(self, store: Store, *, follow: bool) -> None:
+        super().__init__(id="requests")
+        self.list = RequestList(store, follow=follow, id="request-list")
+
+    def compose(self) -> ComposeResult:
+        yield self.list
+        yield Static(id="new-hint")
+
+    def on_mount(self) -> None:
+        self.watch(self.list, "unseen", self._show_hint)
+        self.watch(self.list, "follow", self._show_hint)
+
+    def _show_hint(self) -> None:
+        unseen = self.list.unseen
+        hint = self.query_one("#new-hint", Static)
+        hint.display = unseen > 0 and not self.list.follow
+        if hint.display:
+            noun = "request" if unseen == 1 else "requests"
+            hint.update(f"↓ {unseen:,} new {noun} — press End to follow")
