@@ -77,14 +77,15 @@ def fix_panel(suggestion: Suggestion) -> Panel:
     else:
         parts.append(Text("Now, as the responses show it:", style="dim"))
         parts.append(config_syntax(suggestion.current))
-    parts.append(
-        Text(
-            "Suggested (paste after every other add_middleware call, so CORS is the "
-            "outermost layer):",
-            style="bold",
+    if observations:
+        parts.append(
+            Text(
+                "Suggested (paste after every other add_middleware call, so CORS is "
+                "the outermost layer):",
+                style="bold",
+            )
         )
-    )
-    parts.append(config_syntax(suggestion.config))
+        parts.append(config_syntax(suggestion.config))
     parts.append(verification_line(suggestion))
     shown: set[str] = set()
     for observation, lookalike in suggestion.lookalikes:
@@ -102,7 +103,7 @@ def fix_panel(suggestion: Suggestion) -> Panel:
                 style=RISK_STYLE[risk.severity],
             )
         )
-    for note in suggestion.notes:
+    for note in suggestion.notes if observations else ():
         parts.append(Text(f"Note: {note}", style="dim"))
     title = f"Fix for {suggestion.backend} ({len(observations)} requests checked)"
     return Panel(Group(*parts), title=title, title_align="left", border_style="cyan")
