@@ -20,11 +20,21 @@ ANSWERS = {
 
 
 async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    head = await reader.readuntil(b"\r\n\r\n")
-    path = head.split(b" ", 2)[1].split(b"?")[0]
-    writer.write(ANSWERS.get(path, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
-    await writer.drain()
-    writer.close()
+    """Answer requests on this connection until the client closes it (keep-alive)."""
+    try:
+        while True:
+            first = await reader.readexactly(1)
+            if first == b"\x16":  # a TLS ClientHello: this server speaks plain HTTP only
+                writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                break
+            head = first + await reader.readuntil(b"\r\n\r\n")
+            path = head.split(b" ", 2)[1].split(b"?")[0]
+            writer.write(ANSWERS.get(path, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
 
 
 async def main(port: int) -> None:
