@@ -29,6 +29,7 @@ from .safelists import SAFELISTED_METHODS, page_set_headers, trim, unsafe_reques
 
 PAIRING_WINDOW = 10.0  # seconds of capture time a preflight waits for its actual request
 MAX_WAITING = 2000  # preflights waiting at once, before the oldest is settled unpaired
+PREFLIGHT_CACHE_ENTRIES = 1024  # Chromium's limit
 
 
 @dataclass(slots=True)
@@ -302,9 +303,14 @@ class Analyzer:
     ) -> None:
         if grant is None or grant.max_age <= 0:
             return
-        # Fetch "CORS-preflight cache": keyed by origin and URL; Chromium keeps one entry a key.
+        # Fetch "CORS-preflight cache": keyed by origin and URL; Chromium keeps one entry a key,
+        # and at most 1024 entries (preflight_cache.cc): the oldest goes first.
+        key = (origin, exchange.request.url)
         fetched = exchange.ended or exchange.started
-        self._cache[(origin, exchange.request.url)] = (fetched + grant.max_age, grant, exchange.id)
+        self._cache.pop(key, None)
+        self._cache[key] = (fetched + grant.max_age, grant, exchange.id)
+        if len(self._cache) > PREFLIGHT_CACHE_ENTRIES:
+            del self._cache[next(iter(self._cache))]
 
     def _pair(self, origin: str, exchange: Exchange) -> _PreflightVerdicts | None:
         for preflight in self._waiting.get((origin, exchange.request.url), ()):

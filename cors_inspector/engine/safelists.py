@@ -158,14 +158,26 @@ def unsafe_request_header_names(pairs: Iterable[tuple[str, str]]) -> list[str]:
     return sorted(unsafe)
 
 
+def _set_by_browser(name: str) -> bool:
+    return name in BROWSER_ADDED_HEADERS or is_forbidden_request_header(name)
+
+
+_SET_BY_BROWSER: dict[str, bool] = {}  # name -> verdict; header names repeat endlessly
+
+
 def page_set_headers(headers: Headers) -> list[tuple[str, str]]:
     """The headers of an actual request that a page could have set (browser ones removed)."""
-    return [
-        (name, value)
-        for name, value in headers.pairs
-        if name.lower() not in BROWSER_ADDED_HEADERS
-        and not is_forbidden_request_header(name.lower())
-    ]
+    page_set = []
+    for name, value in headers.pairs:
+        key = name.lower()
+        by_browser = _SET_BY_BROWSER.get(key)
+        if by_browser is None:
+            if len(_SET_BY_BROWSER) > 4096:  # bounded: hostile traffic may invent names
+                _SET_BY_BROWSER.clear()
+            by_browser = _SET_BY_BROWSER[key] = _set_by_browser(key)
+        if not by_browser:
+            page_set.append((key, value))
+    return page_set
 
 
 def parse_token_list(value: str | None) -> tuple[list[str], str | None]:
