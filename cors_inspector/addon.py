@@ -55,6 +55,8 @@ class CorsInspector:
         self._log: DecisionLog | None = None
         self._saver: FlowSaver | None = None
         self._print_lines = False
+        self._cors_only = True
+        self._redact = True
         self._ticker: asyncio.Task | None = None
 
     # -- mitmproxy lifecycle ------------------------------------------------------------------
@@ -107,6 +109,8 @@ class CorsInspector:
             if options.cors_save:
                 self._saver = FlowSaver(Path(options.cors_save).expanduser(), options.cors_redact)
         self._print_lines = type(ctx.master).__name__ == "DumpMaster"
+        self._cors_only = options.cors_only
+        self._redact = options.cors_redact
 
     def running(self) -> None:
         self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
@@ -164,11 +168,11 @@ class CorsInspector:
             self.decisions.popitem(last=False)
         if self.on_decision:
             self.on_decision(decision)
-        reported = decision.is_cors or not ctx.options.cors_only
+        reported = decision.is_cors or not self._cors_only
         if self._log and reported:
             self._log.write(decision)
         if self._print_lines and reported:
-            print(decision_line(decision, ctx.options.cors_redact), flush=True)
+            print(decision_line(decision, self._redact), flush=True)
         if decision.verdict != "blocked":
             return False
         f.marked = BLOCKED_MARK
@@ -218,5 +222,5 @@ class CorsInspector:
         with open_private(Path(path).expanduser(), "a") as out:
             for decision in self.decisions.values():
                 line = to_json_line(decision)
-                out.write((redact_text(line) if ctx.options.cors_redact else line) + "\n")
+                out.write((redact_text(line) if self._redact else line) + "\n")
         logger.info(f"cors-inspector: {len(self.decisions)} decisions written to {path}")

@@ -6,7 +6,6 @@ unless the user asks otherwise. The decision log is rotated past a size.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import IO
@@ -15,8 +14,8 @@ from mitmproxy.http import HTTPFlow
 from mitmproxy.io import FlowWriter
 
 from .engine import Decision
-from .records import to_record
-from .redact import redact_flow, redact_record
+from .records import to_json_line
+from .redact import redact_flow, redact_text
 
 PRIVATE_FILE = 0o600
 BACKUPS = 3
@@ -38,10 +37,8 @@ class DecisionLog:
         self._file = open_private(path, "a")
 
     def write(self, decision: Decision) -> None:
-        record = to_record(decision)
-        if self.redact:
-            record = redact_record(record)
-        self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        line = to_json_line(decision)
+        self._file.write((redact_text(line) if self.redact else line) + "\n")
         self._file.flush()
         if self.max_bytes and self._file.tell() >= self.max_bytes:
             self._rotate()

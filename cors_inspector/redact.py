@@ -7,7 +7,6 @@ Redaction works on copies; the traffic itself is never altered.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from mitmproxy.http import HTTPFlow
 
@@ -21,17 +20,6 @@ def redact_text(text: str) -> str:
     if "@" not in text:
         return text
     return _USERINFO.sub(rf"\1{MASK}@", text)
-
-
-def redact_record(value: Any) -> Any:
-    """A JSON-ready record with every URL's userinfo masked (records hold no header values)."""
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, dict):
-        return {key: redact_record(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [redact_record(item) for item in value]
-    return value
 
 
 def redact_flow(flow: HTTPFlow) -> HTTPFlow:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from .exchange import Exchange
 
@@ -13,9 +13,8 @@ Credentials = Literal["include", "omit", "unknown"]
 Outcome = Literal["pass", "fail", "info"]
 
 
-@dataclass(slots=True)
-class Step:
-    """One check as the browser runs it."""
+class Step(NamedTuple):
+    """One check as the browser runs it (a tuple of strings: cheap, and ignored by the GC)."""
 
     check: str  # what is checked, e.g. "Access-Control-Allow-Origin"
     spec: str  # where the rule comes from, e.g. "Fetch: CORS check, step 4"
