@@ -58,6 +58,7 @@ class Request:
     method: str  # exactly as sent: a page's `patch` stays `patch`
     url: str
     headers: Headers
+    body: bytes = b""  # kept for replay; the engine does not read it
 
 
 @dataclass(slots=True)

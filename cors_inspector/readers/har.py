@@ -164,6 +164,7 @@ def exchange_from_entry(entry: dict[str, Any], number: int) -> Exchange:
             method=str(request["method"]),
             url=str(request["url"]),
             headers=_headers(request.get("headers", [])),
+            body=str((request.get("postData") or {}).get("text") or "").encode(),
         ),
         response=result,
         ended=started + time / 1000 if isinstance(time, (int, float)) and time >= 0 else None,

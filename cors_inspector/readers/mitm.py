@@ -88,7 +88,10 @@ def exchange_from_state(state: dict[str, Any]) -> Exchange:
         id=state["id"],
         started=request.get("timestamp_start") or state.get("timestamp_created") or 0.0,
         request=Request(
-            method=_text(request["method"]), url=_url(request), headers=_headers(request["headers"])
+            method=_text(request["method"]),
+            url=_url(request),
+            headers=_headers(request["headers"]),
+            body=request.get("content") or b"",
         ),
         response=response,
         ended=ended,
@@ -122,6 +125,7 @@ def exchange_from_flow(flow: HTTPFlow) -> Exchange:
             method=request.data.method.decode("latin-1"),  # as sent: `.method` upper-cases
             url=request.url,
             headers=_headers(request.headers.fields),
+            body=request.raw_content or b"",
         ),
         response=judged_response,
         ended=(response.timestamp_end or response.timestamp_start) if response else None,
