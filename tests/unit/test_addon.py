@@ -16,9 +16,11 @@ PAGE = b"http://localhost:3000"
 
 def _flow(method=b"GET", request_headers=(), status=200, response_headers=(), at=1.0):
     request = tutils.treq(
-        method=method, host="localhost", port=8000, path=b"/items",
-        headers=http.Headers([(b"Origin", PAGE), (b"Sec-Fetch-Mode", b"cors"),
-                              *request_headers]),
+        method=method,
+        host="localhost",
+        port=8000,
+        path=b"/items",
+        headers=http.Headers([(b"Origin", PAGE), (b"Sec-Fetch-Mode", b"cors"), *request_headers]),
         timestamp_start=at,
     )
     response = tutils.tresp(status_code=status, headers=http.Headers(list(response_headers)))
@@ -54,13 +56,17 @@ def test_preflight_waits_for_its_actual_request_and_is_paired(tmp_path):
     seen = []
     addon.on_decision = seen.append
     with taddons.context(addon):
-        pre = _flow(b"OPTIONS", [(b"Access-Control-Request-Method", b"PUT")], 200,
-                    [(b"Access-Control-Allow-Origin", PAGE),
-                     (b"Access-Control-Allow-Methods", b"PUT")])
+        pre = _flow(
+            b"OPTIONS",
+            [(b"Access-Control-Request-Method", b"PUT")],
+            200,
+            [(b"Access-Control-Allow-Origin", PAGE), (b"Access-Control-Allow-Methods", b"PUT")],
+        )
         addon.response(pre)
         assert seen == []
-        addon.response(_flow(b"PUT", response_headers=[(b"Access-Control-Allow-Origin", PAGE)],
-                             at=1.1))
+        addon.response(
+            _flow(b"PUT", response_headers=[(b"Access-Control-Allow-Origin", PAGE)], at=1.1)
+        )
     assert [(d.kind, d.verdict) for d in seen] == [("preflight", "allowed"), ("actual", "allowed")]
     assert seen[0].preflight_for == seen[1].flow_id
 
@@ -93,16 +99,20 @@ def test_saved_flows_are_redacted_unless_asked(tmp_path):
         saved = tmp_path / f"flows-{redact}.mitm"
         with taddons.context(addon) as tctx:
             tctx.configure(addon, cors_save=str(saved), cors_redact=redact)
-            f = _flow(request_headers=[(b"Cookie", b"sid=secret"),
-                                       (b"Authorization", b"Bearer token")],
-                      response_headers=[(b"Set-Cookie", b"sid=new")])
+            f = _flow(
+                request_headers=[(b"Cookie", b"sid=secret"), (b"Authorization", b"Bearer token")],
+                response_headers=[(b"Set-Cookie", b"sid=new")],
+            )
             addon.response(f)
             addon.done()
         assert f.request.headers["Cookie"] == "sid=secret"  # the live flow is untouched
         with saved.open("rb") as raw:
             (copy,) = list(FlowReader(raw).stream())
-        values = [copy.request.headers["Cookie"], copy.request.headers["Authorization"],
-                  copy.response.headers["Set-Cookie"]]
+        values = [
+            copy.request.headers["Cookie"],
+            copy.request.headers["Authorization"],
+            copy.response.headers["Set-Cookie"],
+        ]
         assert (values == ["[redacted]"] * 3) is redact
 
 

@@ -38,8 +38,13 @@ def test_missing_middleware_gets_a_minimal_verified_config():
 def test_merges_everything_seen_for_the_backend_and_keeps_what_works():
     other = "http://localhost:5173"
     s = suggestion_for(
-        preflight("DELETE", {ACAO: PAGE, ACAM: "GET, PUT", ACAH: "x-token"}, status=200,
-                  request_headers="x-token", at=1),
+        preflight(
+            "DELETE",
+            {ACAO: PAGE, ACAM: "GET, PUT", ACAH: "x-token"},
+            status=200,
+            request_headers="x-token",
+            at=1,
+        ),
         cors_get({ACAO: PAGE}, origin=other, url=f"{API}/a", at=2),
     )
     config = s.config
@@ -130,9 +135,13 @@ def test_auth_before_cors_and_starlette_400_name_the_setting():
 
 
 def test_too_narrow_config_says_exactly_what_still_fails():
-    backends = group_by_backend(Analyzer().run([
-        preflight("PUT", {}, status=405, request_headers="x-token", at=1),
-    ]))
+    backends = group_by_backend(
+        Analyzer().run(
+            [
+                preflight("PUT", {}, status=405, request_headers="x-token", at=1),
+            ]
+        )
+    )
     (backend,) = backends.values()
     narrow = CorsConfig(allow_origins=[PAGE], allow_methods=["GET", "PUT"])
     result = verify(narrow, backend.observations)
@@ -144,8 +153,14 @@ def test_too_narrow_config_says_exactly_what_still_fails():
 def test_risky_policies_are_flagged():
     s = suggestion_for(
         cors_get({ACAO: "null", ACAC: "true"}, origin="null", cookie=True, at=1),
-        exchange("GET", f"{API}/c", {"Origin": PAGE, "Sec-Fetch-Mode": "cors"}, 200,
-                 {ACAO: "*", "Set-Cookie": "a=b"}, at=2),
+        exchange(
+            "GET",
+            f"{API}/c",
+            {"Origin": PAGE, "Sec-Fetch-Mode": "cors"},
+            200,
+            {ACAO: "*", "Set-Cookie": "a=b"},
+            at=2,
+        ),
     )
     titles = [risk.title for risk in s.risks]
     assert any("`null`" in title for title in titles)
