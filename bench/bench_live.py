@@ -18,11 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PYTHON, ROOT, percentile, report
-from tests.browser import servers
-from tests.browser.capture import mitmdump
-
-ADDON = ROOT / "addons" / "cors_inspector.py"
+from bench.common import percentile, report
+from tests.live.support import start_backend, start_mitmdump, wait_until_listening, with_addon
 
 
 async def client(proxy_port: int, backend_port: int, count: int, latencies: list[float]) -> None:
@@ -42,31 +39,13 @@ async def client(proxy_port: int, backend_port: int, count: int, latencies: list
     writer.close()
 
 
-def measure(with_addon: bool, requests: int, connections: int, workdir: Path) -> tuple[float, list]:
-    backend_port, proxy_port = servers.free_ports(2)
+def measure(use_addon: bool, requests: int, connections: int, workdir: Path) -> tuple[float, list]:
     latencies: list[float] = []
     with ExitStack() as stack:
-        common = {"stack": stack, "log_dir": workdir, "cwd": ROOT}
-        backend = servers.start(
-            "backend", [PYTHON, "-m", "tests.live.fixed_backend", str(backend_port)], **common
-        )
-        argv = [
-            mitmdump(),
-            "--listen-host",
-            "127.0.0.1",
-            "-p",
-            str(proxy_port),
-            "--set",
-            "flow_detail=0",
-            "--set",
-            "termlog_verbosity=error",
-        ]
-        if with_addon:
-            argv += ["-s", str(ADDON), "--set", f"cors_log={workdir / 'decisions.jsonl'}"]
-        proxy = servers.start("mitmdump", argv, **common)
-        deadline = time.monotonic() + servers.READY_TIMEOUT_S
-        backend.wait_for_port(backend_port, deadline)
-        proxy.wait_for_port(proxy_port, deadline)
+        backend, backend_port = start_backend(stack, workdir)
+        options = with_addon(workdir / "decisions.jsonl") if use_addon else []
+        proxy, proxy_port = start_mitmdump(stack, workdir, *options)
+        wait_until_listening((backend, backend_port), (proxy, proxy_port))
 
         async def run() -> float:
             start = time.perf_counter()
@@ -91,9 +70,9 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="cors-bench-live-"))
     results: dict[bool, list[tuple[float, list[float]]]] = {False: [], True: []}
     for _ in range(args.rounds):
-        for with_addon in (False, True):
-            results[with_addon].append(
-                measure(with_addon, args.requests, args.connections, workdir)
+        for use_addon in (False, True):
+            results[use_addon].append(
+                measure(use_addon, args.requests, args.connections, workdir)
             )
     best = {key: max(runs, key=lambda run: run[0]) for key, runs in results.items()}
     ratio = best[True][0] / best[False][0]

@@ -21,7 +21,7 @@ from .checks import (
     preflight_check,
     redirect_check,
 )
-from .decision import Credentials, Decision, Failure, Kind, Step
+from .decision import Credentials, Decision, Failure, Kind, Step, Verdict
 from .exchange import Exchange, Response
 from .origins import url_parts
 from .reasons import CORS_ERRORS, console_message
@@ -331,21 +331,10 @@ class Analyzer:
         failure, _, trace = verdicts
         request = exchange.request
         method = request.headers.get("access-control-request-method") or "?"
-        decision = Decision(
-            exchange=exchange,
-            flow_id=exchange.id,
-            started=exchange.started,
-            method=request.method,
-            url=request.url,
-            origin=origin,
-            status=exchange.response.status if exchange.response else None,
-            kind="preflight",
-            verdict="allowed",
-            credentials=credentials,
-            credentials_basis=basis,
-            preflight_for=actual_id,
-            trace=list(trace),
-        )
+        decision = _decision_for(exchange, "preflight", origin, "allowed")
+        decision.credentials, decision.credentials_basis = credentials, basis
+        decision.preflight_for = actual_id
+        decision.trace = list(trace)
         decision.trace.insert(
             0,
             Step(
@@ -388,17 +377,7 @@ class Analyzer:
         request = exchange.request
         origin = found.origin or "null"
         response = exchange.response
-        decision = Decision(
-            exchange=exchange,
-            flow_id=exchange.id,
-            started=exchange.started,
-            method=request.method,
-            url=request.url,
-            origin=origin,
-            status=response.status if response else None,
-            kind="actual",
-            verdict="allowed",
-        )
+        decision = _decision_for(exchange, "actual", origin, "allowed")
         trace = decision.trace
         trace.append(
             Step(
@@ -620,20 +599,24 @@ def _without_response(decision: Decision, exchange: Exchange) -> Decision:
     return decision
 
 
-def _not_checked(exchange: Exchange, found: _Classification) -> Decision:
+def _decision_for(exchange: Exchange, kind: Kind, origin: str | None, verdict: Verdict) -> Decision:
     request = exchange.request
-    decision = Decision(
+    return Decision(
         exchange=exchange,
         flow_id=exchange.id,
         started=exchange.started,
         method=request.method,
         url=request.url,
-        origin=found.origin,
+        origin=origin,
         status=exchange.response.status if exchange.response else None,
-        kind=found.kind,
-        verdict="not-applicable",
-        explanation=found.why[0].upper() + found.why[1:] + ".",
+        kind=kind,
+        verdict=verdict,
     )
+
+
+def _not_checked(exchange: Exchange, found: _Classification) -> Decision:
+    decision = _decision_for(exchange, found.kind, found.origin, "not-applicable")
+    decision.explanation = found.why[0].upper() + found.why[1:] + "."
     decision.trace.append(Step("Request mode", "Fetch: main fetch, step 12", found.why, "", "info"))
     decision.credentials, decision.credentials_basis = _credentials_of(exchange)
     return decision

@@ -374,41 +374,27 @@ def preflight_check(
         )
     )
     allow_methods = response.headers.get(ACAM)
-    methods, bad_method = parse_token_list(allow_methods)
-    if bad_method is not None:
-        trace.append(
-            Step(
-                "Access-Control-Allow-Methods",
-                "Fetch: CORS-preflight fetch, step 7.3",
-                f"`{allow_methods}`",
-                "a comma-separated list of method tokens",
-                "fail",
-            )
-        )
-        return Failure(
-            "InvalidAllowMethodsPreflightResponse",
-            bad_method,
-            f"`Access-Control-Allow-Methods: {allow_methods}` cannot be parsed: `{bad_method}` "
-            "is not a method name. List methods separated by commas, e.g. `GET, POST, PUT`.",
-        ), None
+    methods, failure = _parse_allow_list(
+        allow_methods,
+        "Access-Control-Allow-Methods",
+        "method",
+        "e.g. `GET, POST, PUT`",
+        "InvalidAllowMethodsPreflightResponse",
+        trace,
+    )
+    if failure:
+        return failure, None
     allow_headers = response.headers.get(ACAH)
-    header_names, bad_header = parse_token_list(allow_headers)
-    if bad_header is not None:
-        trace.append(
-            Step(
-                "Access-Control-Allow-Headers",
-                "Fetch: CORS-preflight fetch, step 7.3",
-                f"`{allow_headers}`",
-                "a comma-separated list of header names",
-                "fail",
-            )
-        )
-        return Failure(
-            "InvalidAllowHeadersPreflightResponse",
-            bad_header,
-            f"`Access-Control-Allow-Headers: {allow_headers}` cannot be parsed: `{bad_header}` "
-            "is not a header name. List header names separated by commas.",
-        ), None
+    header_names, failure = _parse_allow_list(
+        allow_headers,
+        "Access-Control-Allow-Headers",
+        "header name",
+        "e.g. `Authorization, X-Request-Id`",
+        "InvalidAllowHeadersPreflightResponse",
+        trace,
+    )
+    if failure:
+        return failure, None
     wildcard = not include  # with credentials, `*` is only a literal name (Fetch 7.5, 7.7)
     if method in SAFELISTED_METHODS:
         trace.append(
@@ -500,6 +486,30 @@ def preflight_check(
         frozenset(methods), frozenset(allowed_names), response.headers.get(ACAC) == "true", max_age
     )
     return None, grant
+
+
+def _parse_allow_list(
+    value: str | None, header: str, item: str, example: str, reason: str, trace: list[Step]
+) -> tuple[list[str], Failure | None]:
+    """Fetch CORS-preflight fetch steps 7.1-7.3: extract a `#token` list, or fail."""
+    items, bad = parse_token_list(value)
+    if bad is None:
+        return items, None
+    trace.append(
+        Step(
+            header,
+            "Fetch: CORS-preflight fetch, step 7.3",
+            f"`{value}`",
+            f"a comma-separated list of {item}s",
+            "fail",
+        )
+    )
+    return items, Failure(
+        reason,
+        bad,
+        f"`{header}: {value}` cannot be parsed: `{bad}` is not a {item}. List {item}s "
+        f"separated by commas, {example}.",
+    )
 
 
 def _method_words(method: str, methods: list[str], header: str | None, include: bool) -> str:

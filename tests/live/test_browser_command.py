@@ -12,27 +12,23 @@ import pytest
 
 from tests.browser import servers
 from tests.browser.capture import REPO
+from tests.live.support import start_backend, wait_until_listening
 
 pytestmark = pytest.mark.browser
 CLI = [sys.executable, "-m", "cors_inspector"]
 
 
 def test_browser_command_sends_the_page_through_the_proxy(tmp_path):
-    backend_port, proxy_port = servers.free_ports(2)
+    (proxy_port,) = servers.free_ports(1)
     log = tmp_path / "decisions.jsonl"
     with ExitStack() as stack:
         common = {"stack": stack, "log_dir": tmp_path, "cwd": REPO}
-        backend = servers.start(
-            "backend",
-            [sys.executable, "-m", "tests.live.fixed_backend", str(backend_port)],
-            **common,
-        )
+        backend, backend_port = start_backend(stack, tmp_path)
         proxy = servers.start(
             "proxy", [*CLI, "proxy", "--listen-port", str(proxy_port), "--log", str(log)], **common
         )
+        wait_until_listening((backend, backend_port), (proxy, proxy_port))
         deadline = time.monotonic() + servers.READY_TIMEOUT_S
-        backend.wait_for_port(backend_port, deadline)
-        proxy.wait_for_port(proxy_port, deadline)
         page = f"http://localhost:{backend_port}/page"
         servers.start(
             "browser",

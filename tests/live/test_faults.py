@@ -4,17 +4,14 @@ exactly one record in the decision log, and memory stays flat over a bounded soa
 import asyncio
 import json
 import ssl
-import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from tests.browser import servers
-from tests.browser.capture import REPO, mitmdump
+from tests.live.support import start_backend, start_mitmdump, wait_until_listening, with_addon
 
-ADDON = REPO / "addons" / "cors_inspector.py"
 SOAK_REQUESTS = 100_000
 SOAK_CONNECTIONS = 50
 CONCURRENT = 1_000
@@ -102,40 +99,13 @@ def records(log: Path) -> list[dict]:
 
 @pytest.fixture
 def proxy(tmp_path):
-    backend_port, proxy_port, closed_port = servers.free_ports(3)
+    (closed_port,) = servers.free_ports(1)
     log = tmp_path / "decisions.jsonl"
     with ExitStack() as stack:
-        common = {"stack": stack, "log_dir": tmp_path, "cwd": REPO}
-        backend = servers.start(
-            "backend",
-            [sys.executable, "-m", "tests.live.fixed_backend", str(backend_port)],
-            **common,
-        )
-        argv = [
-            mitmdump(),
-            "--listen-host",
-            "127.0.0.1",
-            "-p",
-            str(proxy_port),
-            "--set",
-            "flow_detail=0",
-            "--set",
-            "termlog_verbosity=error",
-            "--set",
-            "ssl_insecure=true",
-            "-s",
-            str(ADDON),
-            "--set",
-            f"cors_log={log}",
-            "--set",
-            "cors_only=false",
-            "--set",
-            "cors_log_max_bytes=0",
-        ]
-        mitm = servers.start("mitmdump", argv, **common)
-        deadline = time.monotonic() + servers.READY_TIMEOUT_S
-        backend.wait_for_port(backend_port, deadline)
-        mitm.wait_for_port(proxy_port, deadline)
+        backend, backend_port = start_backend(stack, tmp_path)
+        options = with_addon(log, "--set", "cors_only=false", "--set", "cors_log_max_bytes=0")
+        mitm, proxy_port = start_mitmdump(stack, tmp_path, "--set", "ssl_insecure=true", *options)
+        wait_until_listening((backend, backend_port), (mitm, proxy_port))
         yield mitm, proxy_port, backend_port, closed_port, log
 
 

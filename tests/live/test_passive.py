@@ -2,15 +2,12 @@
 without it, for allowed and blocked requests (real mitmdump, real loopback backend)."""
 
 import socket
-import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from tests.browser import servers
-from tests.browser.capture import REPO, mitmdump
+from tests.live.support import start_backend, start_mitmdump, wait_until_listening
+from tests.live.support import with_addon as with_addon_options
 
-ADDON = REPO / "addons" / "cors_inspector.py"
 REQUESTS = {
     "allowed": b"GET http://127.0.0.1:{port}/allowed HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
     b"Origin: http://localhost:3000\r\nSec-Fetch-Mode: cors\r\nConnection: close\r\n\r\n",
@@ -33,40 +30,20 @@ def fetch_through(proxy_port: int, raw: bytes) -> bytes:
 
 
 def run(with_addon: bool, tmp_path: Path) -> tuple[dict[str, bytes], str]:
-    backend_port, proxy_port = servers.free_ports(2)
     log = tmp_path / f"decisions-{with_addon}.jsonl"
     with ExitStack() as stack:
-        common = {"stack": stack, "log_dir": tmp_path, "cwd": REPO}
-        backend = servers.start(
-            f"backend-{with_addon}",
-            [sys.executable, "-m", "tests.live.fixed_backend", str(backend_port)],
-            **common,
-        )
-        argv = [
-            mitmdump(),
-            "--listen-host",
-            "127.0.0.1",
-            "-p",
-            str(proxy_port),
-            "--set",
-            "flow_detail=0",
-        ]
-        if with_addon:
-            argv += ["-s", str(ADDON), "--set", f"cors_log={log}"]
-        proxy = servers.start(f"mitmdump-{with_addon}", argv, **common)
-        deadline = time.monotonic() + servers.READY_TIMEOUT_S
-        backend.wait_for_port(backend_port, deadline)
-        proxy.wait_for_port(proxy_port, deadline)
+        backend, backend_port = start_backend(stack, tmp_path, f"backend-{with_addon}")
+        options = with_addon_options(log) if with_addon else []
+        proxy, proxy_port = start_mitmdump(stack, tmp_path, *options, name=f"mitm-{with_addon}")
+        wait_until_listening((backend, backend_port), (proxy, proxy_port))
         received = {
             name: fetch_through(proxy_port, raw.replace(b"{port}", str(backend_port).encode()))
             for name, raw in REQUESTS.items()
         }
         proxy.stop()  # flushes the addon's last decisions
-        output = proxy.log_tail(50)
     # The port differs between runs; nothing else may.
-    return {k: v.replace(str(backend_port).encode(), b"PORT") for k, v in received.items()}, (
-        log.read_text() if with_addon else output
-    )
+    received = {k: v.replace(str(backend_port).encode(), b"PORT") for k, v in received.items()}
+    return received, log.read_text() if with_addon else ""
 
 
 def test_bytes_received_are_identical_with_and_without_the_addon(tmp_path):
