@@ -96,3 +96,27 @@ def judge_with_actual(preflight_: Exchange) -> Decision:
         at=preflight_.started + 0.05,
     )
     return judge(preflight_, actual)[0]
+
+
+def mitm_flow(
+    method: bytes = b"GET",
+    path: bytes = b"/items",
+    request_headers=(),
+    status: int = 200,
+    response_headers=(),
+    at: float = 1.0,
+):
+    """A mitmproxy HTTPFlow to localhost:8000, built with mitmproxy's own test helpers."""
+    from mitmproxy import http
+    from mitmproxy.test import tflow, tutils
+
+    request = tutils.treq(
+        method=method,
+        host="localhost",
+        port=8000,
+        path=path,
+        headers=http.Headers(list(request_headers)),
+        timestamp_start=at,
+    )
+    response = tutils.tresp(status_code=status, headers=http.Headers(list(response_headers)))
+    return tflow.tflow(req=request, resp=response)

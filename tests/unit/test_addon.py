@@ -5,26 +5,19 @@ import os
 import stat
 
 import pytest
-from mitmproxy import http
 from mitmproxy.io import FlowReader
-from mitmproxy.test import taddons, tflow, tutils
+from mitmproxy.test import taddons, tflow
 
 from cors_inspector.addon import BLOCKED_MARK, CorsInspector
+
+from .builders import mitm_flow
 
 PAGE = b"http://localhost:3000"
 
 
 def _flow(method=b"GET", request_headers=(), status=200, response_headers=(), at=1.0):
-    request = tutils.treq(
-        method=method,
-        host="localhost",
-        port=8000,
-        path=b"/items",
-        headers=http.Headers([(b"Origin", PAGE), (b"Sec-Fetch-Mode", b"cors"), *request_headers]),
-        timestamp_start=at,
-    )
-    response = tutils.tresp(status_code=status, headers=http.Headers(list(response_headers)))
-    return tflow.tflow(req=request, resp=response)
+    cors = [(b"Origin", PAGE), (b"Sec-Fetch-Mode", b"cors"), *request_headers]
+    return mitm_flow(method, b"/items", cors, status, response_headers, at)
 
 
 def test_blocked_flow_is_marked_and_logged(tmp_path):

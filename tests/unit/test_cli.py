@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from mitmproxy import http
 from mitmproxy.io import FlowWriter
-from mitmproxy.test import tflow, tutils
+
+from .builders import mitm_flow
 
 PAGE = "http://localhost:3000"
 JSONL_FIELDS = {
@@ -29,16 +29,7 @@ JSONL_FIELDS = {
 
 
 def _flow(method, path, request_headers, status, response_headers, at):
-    request = tutils.treq(
-        method=method,
-        host="localhost",
-        port=8000,
-        path=path,
-        headers=http.Headers(request_headers),
-        timestamp_start=at,
-    )
-    response = tutils.tresp(status_code=status, headers=http.Headers(response_headers))
-    return tflow.tflow(req=request, resp=response)
+    return mitm_flow(method, path, request_headers, status, response_headers, at)
 
 
 def _capture(path: Path, blocked: bool) -> Path:

@@ -5,25 +5,18 @@ import json
 from pathlib import Path
 
 import pytest
-from mitmproxy import http
 from mitmproxy.addons.savehar import SaveHar
 from mitmproxy.io import FlowReader, FlowWriter
-from mitmproxy.test import tflow, tutils
+from mitmproxy.test import tflow
 
 from cors_inspector.readers import CaptureError, read_capture
 from cors_inspector.readers.har import read_har
 
+from .builders import mitm_flow
+
 
 def _flow(method: bytes, path: bytes, request_headers, status, response_headers):
-    request = tutils.treq(
-        method=method,
-        host="localhost",
-        port=8000,
-        path=path,
-        headers=http.Headers(request_headers),
-    )
-    response = tutils.tresp(status_code=status, headers=http.Headers(response_headers))
-    return tflow.tflow(req=request, resp=response)
+    return mitm_flow(method, path, request_headers, status, response_headers)
 
 
 @pytest.fixture
