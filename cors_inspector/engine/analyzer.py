@@ -126,11 +126,21 @@ def classify(exchange: Exchange) -> _Classification:
     )
 
 
-def _credentials_of(exchange: Exchange) -> tuple[Credentials, str]:
+def _credentials_of(
+    exchange: Exchange, preflighted_headers: list[str] | None = None
+) -> tuple[Credentials, str]:
     """The credentials mode, as far as the wire shows it (it is never sent as such)."""
     headers = exchange.request.headers
     if "cookie" in headers:
         return "include", "inferred: the request carries a Cookie header"
+    if (
+        "authorization" in headers
+        and preflighted_headers is not None
+        and "authorization" not in preflighted_headers
+    ):
+        # A page's own Authorization is always preflighted; one its preflight did not ask
+        # for was added by the browser: HTTP authentication, sent only with credentials.
+        return "include", "inferred: the browser added HTTP authentication (Authorization)"
     if "sec-fetch-storage-access" in headers:
         # Storage Access Headers: sent only on cross-site requests whose mode is 'include'.
         return "include", "inferred: Chromium sent Sec-Fetch-Storage-Access, which it adds "
@@ -388,9 +398,11 @@ class Analyzer:
                 "info",
             )
         )
-        credentials, basis = _credentials_of(exchange)
-        include = credentials == "include"
         preflight = self._pair(origin, exchange)
+        credentials, basis = _credentials_of(
+            exchange, preflight.unsafe_headers if preflight else None
+        )
+        include = credentials == "include"
         key = (origin, request.url)
         if preflight is not None:
             decision.preflight_id = preflight.exchange.id

@@ -228,3 +228,14 @@ def test_network_error_is_not_called_cors():
     decision = judge_one(refused)
     assert decision.verdict == "unknown"
     assert "not a CORS one" in decision.explanation
+
+
+def test_authorization_the_preflight_did_not_ask_for_means_credentials():
+    """A page's Authorization is always preflighted; one added by the browser (HTTP auth)
+    is sent only with credentials, so `*` is refused."""
+    pre = preflight("PUT", {ACAO: "*", ACAM: "PUT"}, at=1.0)
+    actual = cors_get({ACAO: "*"}, method="PUT", extra={"Authorization": "Basic dTpw"}, at=1.1)
+    first, second = judge(pre, actual)
+    assert second.credentials == "include"
+    assert "HTTP authentication" in second.credentials_basis
+    assert first.reason == "PreflightWildcardOriginNotAllowed"
