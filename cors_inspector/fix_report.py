@@ -142,7 +142,7 @@ def suggestion_record(suggestion: Suggestion) -> dict[str, Any]:
         "config": suggestion.config.kwargs(),
         "python": suggestion.config.to_python(),
         "current": suggestion.current.kwargs() if suggestion.current else None,
-        "verified": bool(verification and verification.ok),
+        "verified": bool(verification and verification.checks and verification.ok),
         "starlette_version": verification.starlette_version if verification else None,
         "checks": [
             {

@@ -5,6 +5,7 @@ reveals. A CORS configuration change cannot fix the first kind; it must not hide
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ..engine.checks import ACAC, ACAM, ACAO
 from ..engine.origins import url_parts
@@ -34,6 +35,16 @@ class Risk:
     detail: str
 
 
+def _duplicate_allow_origin() -> Lookalike:
+    return Lookalike(
+        "duplicate-allow-origin",
+        "Access-Control-Allow-Origin sent twice",
+        "Two layers add the header (typically a reverse proxy such as nginx and the app's "
+        "CORSMiddleware): remove it from one of them, usually the proxy.",
+        cors_change_helps=False,
+    )
+
+
 def _method_case(observation: Observation) -> Lookalike | None:
     """A page's `patch`: only six methods are upper-cased by the browser, and both the browser
     and Starlette compare methods case-sensitively."""
@@ -54,7 +65,7 @@ def _method_case(observation: Observation) -> Lookalike | None:
     )
 
 
-def _preflight_lookalike(observation: Observation) -> Lookalike | None:
+def _preflight_lookalike(observation: Observation, backend_sends_cors: bool) -> Lookalike | None:
     preflight = observation.preflight
     response = preflight.response if preflight else None
     if preflight is None or response is None:
@@ -63,22 +74,34 @@ def _preflight_lookalike(observation: Observation) -> Lookalike | None:
     has_origin = ACAO in response.headers
     location = response.headers.get("location")
     if 300 <= status < 400 and location is not None:
-        target = location
-        request_url = preflight.request.url
+        request_path = urlsplit(preflight.request.url).path
+        location_path = urlsplit(location).path
+        slashes = request_path.rstrip("/") == location_path.rstrip("/")
         why = "a redirect"
-        if request_url.split("?")[0] + "/" == location.split("?")[0] or (
-            location.startswith("/") and request_url.split("?")[0].endswith(location.rstrip("/"))
-        ):
+        if slashes:
             why = "FastAPI's redirect_slashes (the route is declared with a trailing slash)"
-        elif request_url.startswith("http://") and location.startswith("https://"):
+        elif preflight.request.url.startswith("http://") and location.startswith("https://"):
             why = "an http to https redirect"
+        fix = (
+            f"Browsers never follow a redirect on a preflight. Call the final URL `{location}` "
+            "from the page (with FastAPI: the path exactly as the route declares it)."
+        )
+        # Without CORSMiddleware the app's router redirects OPTIONS; with it, the middleware
+        # answers the preflight before routing, so adding it is enough.
+        helps = slashes and not backend_sends_cors
+        if helps:
+            fix += (
+                " Adding the suggested CORSMiddleware also works: it answers the preflight "
+                "before FastAPI's router can redirect it."
+            )
         return Lookalike(
             "preflight-redirect",
             f"Redirect on the preflight ({status}): {why}",
-            f"Browsers never follow a redirect on a preflight. Call the final URL `{target}` "
-            "from the page (with FastAPI: the path exactly as the route declares it).",
-            cors_change_helps=False,
+            fix,
+            cors_change_helps=helps,
         )
+    if len(response.headers.get_all(ACAO)) > 1:
+        return _duplicate_allow_origin()
     if status in (404, 405) and not has_origin:
         return Lookalike(
             "no-cors-middleware",
@@ -130,7 +153,7 @@ def diagnose(observation: Observation, backend_sends_cors: bool) -> Lookalike | 
             "any sandboxed page can claim.",
             cors_change_helps=False,
         )
-    found = _method_case(observation) or _preflight_lookalike(observation)
+    found = _method_case(observation) or _preflight_lookalike(observation, backend_sends_cors)
     if found is not None:
         return found
     exchange = observation.actual
@@ -157,13 +180,7 @@ def diagnose(observation: Observation, backend_sends_cors: bool) -> Lookalike | 
             cors_change_helps=False,
         )
     if len(response.headers.get_all(ACAO)) > 1:
-        return Lookalike(
-            "duplicate-allow-origin",
-            "Access-Control-Allow-Origin sent twice",
-            "Two layers add the header (typically a reverse proxy such as nginx and the app's "
-            "CORSMiddleware): remove it from one of them, usually the proxy.",
-            cors_change_helps=False,
-        )
+        return _duplicate_allow_origin()
     if ACAO not in response.headers and (response.status >= 500 or response.status == 413):
         where = "on other responses" if backend_sends_cors else "(none seen on any response)"
         return Lookalike(

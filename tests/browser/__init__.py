@@ -8,6 +8,8 @@
 Modules: ``cases`` (what is fetched), ``raw_backend`` and ``apps`` (who answers),
 ``servers`` (process helpers), ``network_log`` (CDP events), ``capture`` (one run),
 ``test_harness`` (checks on the capture itself), ``agreement`` and ``test_agreement`` (engine
-vs Chromium), ``stories`` (the page sessions ``scripts/make_sample_flows.py`` records into
-``sample_flows/``).
+vs Chromium), ``test_live_log`` (the mitmproxy addon's live log vs ``analyze`` and Chromium),
+``fixes`` and ``test_fixes_in_chromium`` (the suggested fix, applied to the real FastAPI apps,
+re-run in Chromium), ``stories`` (the page sessions ``scripts/make_sample_flows.py`` records
+into ``sample_flows/``).
 """

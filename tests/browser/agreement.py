@@ -7,13 +7,41 @@ Shared by ``test_agreement`` (the browser run's cases) and ``tests/unit/test_sam
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .network_log import case_of
 
 EngineRecord = dict[str, Any]
+REPO = Path(__file__).resolve().parents[2]
+# cors-inspector's exit status: 0 nothing blocked, 1 something blocked (both are results).
+ANALYZED = (0, 1)
+
+
+@dataclass
+class Analysis:
+    """``cors-inspector analyze --format jsonl`` output, or why there is none."""
+
+    jsonl: str
+    error: str | None = None
+
+    def __repr__(self) -> str:  # keeps pytest's failure reports short
+        return f"Analysis({len(self.jsonl)} chars, error={self.error is not None})"
+
+
+def analyze_jsonl(flows: Path) -> Analysis:
+    """Run the CLI on ``flows``.  A crash is kept as ``error`` so that every test using the
+    output fails with it (rather than erroring)."""
+    argv = [sys.executable, "-m", "cors_inspector", "analyze", str(flows), "--format", "jsonl"]
+    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=300)
+    if proc.returncode not in ANALYZED:
+        return Analysis("", f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+    return Analysis(proc.stdout)
 
 
 def group_by_case(jsonl: str) -> dict[str, list[EngineRecord]]:

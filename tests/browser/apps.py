@@ -4,13 +4,21 @@ Usage: ``python -m tests.browser.apps NAME PORT`` serves app NAME under uvicorn 
 127.0.0.1:PORT.  ``FRONTEND_ORIGIN`` is the page origin the apps trust, read from the
 environment as the "environment-based configuration" tutorial does
 (default ``http://localhost:3000``, the React dev server).
+
+``CORS_CONFIG``, when set, is the JSON object of CORSMiddleware keyword arguments every app
+uses instead of its own (cors-inspector's suggested fix, ``CorsConfig.kwargs()``), with the
+middleware placed as a correct app has it: outermost (added last).  ``no_cors`` then gets
+one, and ``auth_outside_cors`` gets it outside its auth middleware.  Unset, every app is
+configured exactly as its tutorial has it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, HTTPException, Request, Response
@@ -19,6 +27,23 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 FRONTEND = os.environ.get("FRONTEND_ORIGIN", "http://localhost:3000")
+
+
+def cors_config() -> dict[str, Any] | None:
+    """The CORSMiddleware kwargs given from outside (``CORS_CONFIG``), or None."""
+    given = os.environ.get("CORS_CONFIG")
+    if not given:
+        return None
+    kwargs = json.loads(given)
+    if not isinstance(kwargs, dict):
+        raise SystemExit(f"CORS_CONFIG must be a JSON object of keyword arguments: {given}")
+    return kwargs
+
+
+def add_cors(app: FastAPI, **tutorial: Any) -> None:
+    """``app.add_middleware(CORSMiddleware, **tutorial)``, or with ``CORS_CONFIG`` if set."""
+    override = cors_config()
+    app.add_middleware(CORSMiddleware, **(tutorial if override is None else override))
 
 
 class Item(BaseModel):
@@ -79,8 +104,8 @@ def items_api() -> FastAPI:
 def exact() -> FastAPI:
     """The React + FastAPI tutorial: one dev origin, credentials, everything else '*'."""
     app = items_api()
-    app.add_middleware(
-        CORSMiddleware,
+    add_cors(
+        app,
         allow_origins=[FRONTEND],
         allow_credentials=True,
         allow_methods=["*"],
@@ -92,17 +117,15 @@ def exact() -> FastAPI:
 def wildcard() -> FastAPI:
     """'Allowing all origins (development only)'."""
     app = items_api()
-    app.add_middleware(
-        CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"]
-    )
+    add_cors(app, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     return app
 
 
 def wildcard_credentials() -> FastAPI:
     """'*' plus allow_credentials=True, the combination the tutorials warn about."""
     app = items_api()
-    app.add_middleware(
-        CORSMiddleware,
+    add_cors(
+        app,
         allow_origins=["*"],
         allow_credentials=True,
         allow_methods=["*"],
@@ -114,8 +137,8 @@ def wildcard_credentials() -> FastAPI:
 def regex() -> FastAPI:
     """allow_origin_regex for any localhost port (fullmatch: 127.0.0.1 does not match)."""
     app = items_api()
-    app.add_middleware(
-        CORSMiddleware,
+    add_cors(
+        app,
         allow_origin_regex=r"http://localhost:\d+",
         allow_credentials=True,
         allow_methods=["*"],
@@ -127,15 +150,15 @@ def regex() -> FastAPI:
 def defaults() -> FastAPI:
     """Only allow_origins: allow_methods defaults to GET, allow_headers to none."""
     app = items_api()
-    app.add_middleware(CORSMiddleware, allow_origins=[FRONTEND])
+    add_cors(app, allow_origins=[FRONTEND])
     return app
 
 
 def complete() -> FastAPI:
     """The tutorial's 'complete example with all options'."""
     app = items_api()
-    app.add_middleware(
-        CORSMiddleware,
+    add_cors(
+        app,
         allow_origins=[FRONTEND, "https://myapp.com"],
         allow_origin_regex=r"https://.*\.myapp\.com",
         allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
@@ -150,8 +173,8 @@ def complete() -> FastAPI:
 def no_authorization_header() -> FastAPI:
     """allow_headers lists a custom header but forgets Authorization."""
     app = items_api()
-    app.add_middleware(
-        CORSMiddleware,
+    add_cors(
+        app,
         allow_origins=[FRONTEND],
         allow_credentials=True,
         allow_methods=["*"],
@@ -163,8 +186,8 @@ def no_authorization_header() -> FastAPI:
 def expose() -> FastAPI:
     """expose_headers=["X-Total-Count"] so the page can read the pagination header."""
     app = items_api()
-    app.add_middleware(
-        CORSMiddleware,
+    add_cors(
+        app,
         allow_origins=[FRONTEND],
         allow_credentials=True,
         expose_headers=["X-Total-Count"],
@@ -175,16 +198,14 @@ def expose() -> FastAPI:
 def expose_star() -> FastAPI:
     """expose_headers=['*']: a wildcard only for requests without credentials."""
     app = items_api()
-    app.add_middleware(
-        CORSMiddleware, allow_origins=[FRONTEND], allow_credentials=True, expose_headers=["*"]
-    )
+    add_cors(app, allow_origins=[FRONTEND], allow_credentials=True, expose_headers=["*"])
     return app
 
 
 def max_age_zero() -> FastAPI:
     """max_age=0: every preflighted request is preflighted again."""
     app = items_api()
-    app.add_middleware(CORSMiddleware, allow_origins=[FRONTEND], allow_methods=["*"], max_age=0)
+    add_cors(app, allow_origins=[FRONTEND], allow_methods=["*"], max_age=0)
     return app
 
 
@@ -201,27 +222,37 @@ def raises() -> FastAPI:
     def boom() -> None:
         raise RuntimeError("database is down")
 
-    app.add_middleware(
-        CORSMiddleware, allow_origins=[FRONTEND], allow_methods=["*"], allow_headers=["*"]
-    )
+    add_cors(app, allow_origins=[FRONTEND], allow_methods=["*"], allow_headers=["*"])
     return app
 
 
 def no_cors() -> FastAPI:
-    """No CORSMiddleware at all: OPTIONS reaches routing (405, or 307 from redirect_slashes)."""
-    return items_api()
+    """No CORSMiddleware at all: OPTIONS reaches routing (405, or 307 from redirect_slashes).
+
+    With ``CORS_CONFIG`` set, the fix: a CORSMiddleware with that configuration.
+    """
+    app = items_api()
+    if (override := cors_config()) is not None:
+        app.add_middleware(CORSMiddleware, **override)
+    return app
 
 
 def auth_outside_cors() -> FastAPI:
-    """An auth middleware added after CORSMiddleware, hence outermost: it 401s preflights."""
+    """An auth middleware added after CORSMiddleware, hence outermost: it 401s preflights.
+
+    With ``CORS_CONFIG`` set, the fix's meaning is "CORS outermost": CORSMiddleware is added
+    last, after the auth middleware, with that configuration.
+    """
     app = items_api()
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=[FRONTEND],
-        allow_credentials=True,
-        allow_methods=["*"],
-        allow_headers=["*"],
-    )
+    override = cors_config()
+    if override is None:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=[FRONTEND],
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
 
     @app.middleware("http")
     async def require_auth(request: Request, call_next: Callable) -> Response:
@@ -229,14 +260,16 @@ def auth_outside_cors() -> FastAPI:
             return JSONResponse({"detail": "Not authenticated"}, status_code=401)
         return await call_next(request)
 
+    if override is not None:
+        app.add_middleware(CORSMiddleware, **override)
     return app
 
 
 def hardcoded_origin() -> FastAPI:
     """The tutorial's origin typed in literally, while the page is served from another port."""
     app = items_api()
-    app.add_middleware(
-        CORSMiddleware,
+    add_cors(
+        app,
         allow_origins=["http://localhost:3000"],
         allow_credentials=True,
         allow_methods=["*"],
@@ -248,8 +281,8 @@ def hardcoded_origin() -> FastAPI:
 def trailing_slash() -> FastAPI:
     """The origin pasted from the address bar, with its trailing slash."""
     app = items_api()
-    app.add_middleware(
-        CORSMiddleware,
+    add_cors(
+        app,
         allow_origins=[FRONTEND + "/"],
         allow_methods=["*"],
         allow_headers=["*"],

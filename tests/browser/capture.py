@@ -1,8 +1,9 @@
 """One browser run: real Chromium fetches every case through real mitmdump.
 
 Usage: ``python -m tests.browser.capture OUTDIR`` writes ``OUTDIR/flows.mitm`` (every flow,
-from mitmdump) and ``OUTDIR/chromium.json`` (what Chromium decided for each case), plus the
-raw backend's script and the helper processes' logs.
+from mitmdump), ``OUTDIR/chromium.json`` (what Chromium decided for each case) and
+``OUTDIR/decisions.jsonl`` (the live log of cors-inspector's mitmproxy addon, loaded into that
+mitmdump), plus the raw backend's script and the helper processes' logs.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .network_log import NetworkLog
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[2]
+ADDON = REPO / "addons" / "cors_inspector.py"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -70,6 +72,17 @@ class RunResult:
     @property
     def chromium_path(self) -> Path:
         return self.outdir / "chromium.json"
+
+    @property
+    def decisions_path(self) -> Path:
+        """The addon's live JSONL log (runs made with ``live_log=True``)."""
+        return self.outdir / "decisions.jsonl"
+
+    @property
+    def page_port(self) -> int | None:
+        """The port the pages were served on (None if every case ran in the file page)."""
+        ports = {urlsplit(r["page_origin"]).port for r in self.cases if r["page_origin"] != "null"}
+        return ports.pop() if ports else None
 
     def record(self, case_id: str) -> dict[str, Any]:
         return next(r for r in self.cases if r["id"] == case_id)
@@ -251,12 +264,20 @@ def start_helpers(
     outdir: Path,
     table_path: Path,
     backends: Mapping[str, str],
+    backend_env: Mapping[str, Mapping[str, str]] | None = None,
+    live_log: bool = False,
 ) -> servers.Process:
-    """Start the backends and mitmdump in parallel, wait until all listen; return mitmdump."""
+    """Start the backends and mitmdump in parallel, wait until all listen; return mitmdump.
+
+    ``backend_env`` adds environment variables per backend instance (e.g. ``CORS_CONFIG``);
+    ``live_log`` loads cors-inspector's addon into mitmdump, logging every decision to
+    ``decisions.jsonl``.
+    """
     logs = outdir / "logs"
     logs.mkdir(exist_ok=True)
     env = os.environ | {"FRONTEND_ORIGIN": origins.page_origin("localhost")}
     common = {"stack": stack, "log_dir": logs, "cwd": REPO, "env": env}
+    backend_env = backend_env or {}
     raw_ports = [origins.page_port, origins.raw_port]  # one process serves both
     argv = [sys.executable, "-m", "tests.browser.raw_backend", str(table_path)]
     argv += map(str, raw_ports)
@@ -264,14 +285,24 @@ def start_helpers(
     for instance, app in backends.items():
         port = origins.backend_ports[instance]
         argv = [sys.executable, "-m", "tests.browser.apps", app, str(port)]
-        listening.append((servers.start(instance, argv, **common), [port]))
+        extra = {"env": env | dict(backend_env.get(instance, {}))}
+        listening.append((servers.start(instance, argv, **common | extra), [port]))
     argv = [
         mitmdump(), "--listen-host", "127.0.0.1", "-p", str(origins.proxy_port),
         "--set", "flow_detail=0", "--set", "connection_strategy=lazy",
         "-w", str(outdir / "flows.mitm"),
     ]  # fmt: skip
-    # SIGINT lets mitmdump finish writing the flow file.
+    if live_log:
+        log_path = outdir / "decisions.jsonl"
+        log_path.unlink(missing_ok=True)  # the addon appends
+        argv += [
+            "-s", str(ADDON),
+            "--set", f"cors_log={log_path}", "--set", "cors_only=false",
+        ]  # fmt: skip
+    # SIGINT lets mitmdump finish writing the flow file (and the addon its log, in done()).
     proxy = servers.start("mitmdump", argv, stop_signal=signal.SIGINT, **common)
+    # The backends exit together (run_capture stops mitmdump first, on its own).
+    servers.stop_together(stack, [process for process, _ in listening])
     listening.append((proxy, [origins.proxy_port]))
     deadline = time.monotonic() + servers.READY_TIMEOUT_S
     for process, process_ports in listening:
@@ -281,12 +312,21 @@ def start_helpers(
 
 
 def run_capture(
-    outdir: Path, cases: Sequence[Case] = CASES, backends: Mapping[str, str] = BACKENDS
+    outdir: Path,
+    cases: Sequence[Case] = CASES,
+    backends: Mapping[str, str] = BACKENDS,
+    *,
+    page_port: int | None = None,
+    backend_env: Mapping[str, Mapping[str, str]] | None = None,
+    live_log: bool = False,
 ) -> RunResult:
     """Start everything, run the cases in Chromium, stop everything, write the results.
 
     ``backends`` maps each FastAPI backend instance the cases target to its app in apps.py;
-    the defaults are the full suite.  Pages no case uses are never opened.
+    the defaults are the full suite.  Pages no case uses are never opened.  ``page_port``
+    serves the pages on that port instead of a free one (a re-run whose backends must trust
+    the page origins of an earlier run); ``backend_env`` and ``live_log``: see
+    ``start_helpers``.
     """
     if not CHROMIUM.exists():
         raise RuntimeError(
@@ -294,7 +334,11 @@ def run_capture(
             "(apt-get install chromium); it never downloads a browser."
         )
     outdir.mkdir(parents=True, exist_ok=True)
-    page_port, raw_port, proxy_port, *app_ports = servers.free_ports(3 + len(backends))
+    if page_port is None:
+        page_port, raw_port, proxy_port, *app_ports = servers.free_ports(3 + len(backends))
+    else:
+        servers.claim(page_port)
+        raw_port, proxy_port, *app_ports = servers.free_ports(2 + len(backends), page_port)
     file_page = outdir / "page.html"
     file_page.write_text("<!doctype html><html><body>file page</body></html>")
     backend_ports = dict(zip(backends, app_ports, strict=True))
@@ -303,7 +347,7 @@ def run_capture(
     table_path.write_text(json.dumps(raw_table(origins, cases), indent=1))
 
     with ExitStack() as stack:
-        proxy = start_helpers(stack, origins, outdir, table_path, backends)
+        proxy = start_helpers(stack, origins, outdir, table_path, backends, backend_env, live_log)
         # A worker thread gets its own event loop even if the caller (pytest) runs one.
         with ThreadPoolExecutor(1) as pool:
             records = pool.submit(asyncio.run, drive_browser(origins, cases)).result()
@@ -316,7 +360,7 @@ def run_capture(
 
 if __name__ == "__main__":
     started = time.monotonic()
-    run = run_capture(Path(sys.argv[1]).resolve())
+    run = run_capture(Path(sys.argv[1]).resolve(), live_log=True)
     expected = sum(
         (r["chromium_reason"] or r["chromium_verdict"]) == r["expect"] for r in run.cases
     )

@@ -1,4 +1,4 @@
-"""The browser run, shared by the whole session, and the agreement summary line.
+"""The browser run, shared by the whole session, and the summary lines (agreement, fixes).
 
 ``browser_run`` captures once per session into a tmp dir (about 15 s).  To compare the
 engine against an earlier capture instead (made with ``python -m tests.browser.capture
@@ -12,9 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from . import servers
+from .agreement import Analysis, analyze_jsonl
 from .capture import CHROMIUM, RunResult, run_capture
+from .fixes import SUMMARY_KEY
 
 AGREEMENT_TEST = "test_agreement.py::test_agrees_with_chromium["
+LIVE_LOG_TEST = "test_live_log.py::test_live_log_agrees_with_analyze_and_chromium["
 
 
 @pytest.fixture(scope="session")
@@ -27,19 +31,43 @@ def browser_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
             "(CI installs it with apt-get install chromium).",
             pytrace=False,
         )
-    return run_capture(tmp_path_factory.mktemp("browser_run"))
+    # With cors-inspector's addon in mitmdump: its live log is checked by test_live_log.
+    run = run_capture(tmp_path_factory.mktemp("browser_run"), live_log=True)
+    # test_fixes_in_chromium serves the pages on this port again (the fixes list its origin).
+    if run.page_port is not None:
+        servers.hold(run.page_port)
+    return run
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+@pytest.fixture(scope="session")
+def analysis(browser_run: RunResult) -> Analysis:
+    """``cors-inspector analyze --format jsonl`` over the browser run's flows.mitm."""
+    return analyze_jsonl(browser_run.flows_path)
+
+
+def outcomes_of(terminalreporter: pytest.TerminalReporter, test: str) -> dict[str, bool]:
+    """Whether each test whose node id contains ``test`` passed (setup and teardown too)."""
     outcomes: dict[str, bool] = {}
     for category in ("passed", "failed", "error"):
         for report in terminalreporter.stats.get(category, []):
             nodeid = getattr(report, "nodeid", "")
-            if AGREEMENT_TEST in nodeid:
+            if test in nodeid:
                 outcomes[nodeid] = outcomes.get(nodeid, True) and category == "passed"
-    if outcomes:
+    return outcomes
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if outcomes := outcomes_of(terminalreporter, AGREEMENT_TEST):
         source = os.environ.get("CORS_BROWSER_RUN", "a fresh capture")
         terminalreporter.write_line(
             f"browser suite: {len(outcomes)} cases, {sum(outcomes.values())} agree with "
             f"Chromium (ground truth from {source})"
         )
+    if outcomes := outcomes_of(terminalreporter, LIVE_LOG_TEST):
+        terminalreporter.write_line(
+            f"live addon log: {len(outcomes)} cases, {sum(outcomes.values())} where the log "
+            "agrees with analyze and with Chromium"
+        )
+    # Set by test_fixes_in_chromium's fix_runs fixture.
+    for line in terminalreporter.config.stash.get(SUMMARY_KEY, []):
+        terminalreporter.write_line(line)

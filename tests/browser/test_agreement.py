@@ -6,20 +6,15 @@ recorded verdict is the ground truth.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from dataclasses import dataclass
 
 import pytest
 
-from .agreement import EngineRecord, describe, disagreement, group_by_case
-from .capture import REPO, RunResult
+from .agreement import Analysis, EngineRecord, describe, disagreement, group_by_case
+from .capture import RunResult
 from .cases import CASES, CASES_BY_ID
 
 pytestmark = pytest.mark.browser
-
-# cors-inspector's exit status: 0 nothing blocked, 1 something blocked (both are results).
-ANALYZED = (0, 1)
 
 
 @dataclass
@@ -32,20 +27,17 @@ class EngineRun:
 
 
 @pytest.fixture(scope="session")
-def engine(browser_run: RunResult) -> EngineRun:
+def engine(analysis: Analysis) -> EngineRun:
     """``cors-inspector analyze --format jsonl`` over the capture, grouped by case id.
 
     A crash is kept as ``error`` so that every case fails with it (rather than erroring).
     """
-    flows = str(browser_run.flows_path)
-    argv = [sys.executable, "-m", "cors_inspector", "analyze", flows, "--format", "jsonl"]
-    proc = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=300)
-    if proc.returncode not in ANALYZED:
-        return EngineRun({}, f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+    if analysis.error:
+        return EngineRun({}, analysis.error)
     try:
-        return EngineRun(group_by_case(proc.stdout))
+        return EngineRun(group_by_case(analysis.jsonl))
     except (ValueError, KeyError, TypeError) as e:
-        return EngineRun({}, f"unreadable jsonl from {' '.join(argv)}: {e!r}")
+        return EngineRun({}, f"unreadable jsonl from cors-inspector analyze: {e!r}")
 
 
 @pytest.mark.parametrize("case_id", [case.id for case in CASES])
