@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .checks import (
+    ACAC,
+    ACAO,
     PreflightGrant,
     cors_check,
     exposed_headers,
@@ -448,14 +450,17 @@ class Analyzer:
             _block(decision, failure, origin)
             _note_proxy_answer(decision, exchange)
             return decision
-        if not include:
-            probe: list[Step] = []
-            if cors_check(response, origin, True, probe) is not None:
-                decision.credentials = "unknown"
-                decision.credentials_basis = (
-                    "no Cookie header; had the page asked for credentials ('include') with no "
-                    "cookie stored, the browser would block this: " + probe[-1].needed
-                )
+        # It passed without credentials, so ACAO is the origin or `*`; with credentials
+        # (CORS check steps 3-7) `*` fails, and so does anything but ACAC `true`.
+        if not include and (
+            trim(response.headers.get(ACAO) or "") == "*" or response.headers.get(ACAC) != "true"
+        ):
+            decision.credentials = "unknown"
+            decision.credentials_basis = (
+                "no Cookie header; had the page asked for credentials ('include') with no "
+                "cookie stored, the browser would block this: it needs the exact origin in "
+                "Access-Control-Allow-Origin and Access-Control-Allow-Credentials: true"
+            )
         _allowed(decision, response, include, origin)
         return decision
 
