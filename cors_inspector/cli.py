@@ -8,10 +8,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .engine import Analyzer, Decision
 from .readers import CaptureError, read_capture
+
+if TYPE_CHECKING:
+    from .proxy import ProxySettings
 
 EXIT_OK, EXIT_BLOCKED, EXIT_UNREADABLE = 0, 1, 2
 ONLY = {
@@ -25,6 +29,28 @@ See why the browser blocked a cross-origin request.
 
 cors-inspector rebuilds Chromium's CORS decision for every request in a capture, step by
 step as the WHATWG Fetch standard runs it, and says in plain words what failed and why.
+"""
+
+MAIN_EPILOG = """\
+examples:
+  cors-inspector                               the TUI over a live proxy on 127.0.0.1:8080
+  cors-inspector --listen-port 9090 --save flows.mitm
+  cors-inspector browser http://localhost:3000 in another terminal: a browser through it
+  cors-inspector open flows.mitm session.har   the TUI over saved captures
+  cors-inspector analyze flows.mitm            a report in the terminal, no TUI
+  cors-inspector fix flows.mitm                the verified CORSMiddleware change
+
+Without a command, cors-inspector runs the proxy with the TUI: every request through it
+appears as the browser judged it (Enter: why; f: the fix; ?: all keys). The options above
+(--listen-host ... --all) are the proxy command's. `cors-inspector COMMAND --help` for more.
+"""
+
+OPEN_EPILOG = """\
+examples:
+  cors-inspector open flows.mitm               a mitmproxy capture
+  cors-inspector open session.har --keep 10000 a HAR; keep only the newest 10000 requests
+
+Enter shows why a request was allowed or blocked, f the verified fix; ? lists every key.
 """
 
 ANALYZE_EPILOG = """\
@@ -79,9 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cors-inspector",
         description=DESCRIPTION,
+        epilog=MAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_proxy_arguments(parser)  # for the live TUI, which runs without a command
+    add_keep_argument(parser, DEFAULT_KEEP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     analyze = commands.add_parser(
         "analyze",
@@ -107,9 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--only",
         choices=tuple(ONLY),
-        default="all",
-        help="which requests to report: all (default), cors (preflights and CORS requests), "
-        "blocked",
+        help="which requests to report: all, cors (preflights and CORS requests) or blocked "
+        "(default: cors for text, all for json and jsonl)",
     )
     fix = commands.add_parser(
         "fix",
@@ -160,7 +188,56 @@ def build_parser() -> argparse.ArgumentParser:
     browser.add_argument("--proxy-host", default="127.0.0.1", help="default: 127.0.0.1")
     browser.add_argument("--proxy-port", type=int, default=8080, help="default: 8080")
     browser.add_argument("--headless", action="store_true", help="no window (for scripts)")
+    tui = commands.add_parser(
+        "open",
+        help="browse saved captures (.mitm or HAR) in the TUI",
+        description="Browse saved captures in the TUI: every request as the browser judged it.",
+        epilog=OPEN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    tui.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="mitmproxy flow files or HAR files"
+    )
+    add_keep_argument(tui, argparse.SUPPRESS)  # unset here: the top-level value stands
+    add_replay_parser(commands)
     return parser
+
+
+REPLAY_EPILOG = """\
+examples:
+  cors-inspector replay flows.mitm --to http://localhost:8000
+  cors-inspector replay flows.mitm --to http://localhost:8000 --only blocked
+  cors-inspector replay flows.mitm --to http://localhost:8000 --header "Authorization: Bearer x"
+
+Each captured cross-origin request is re-sent as the browser would send it: the preflight
+first when one is needed, then (if it passes) the actual request with the captured Origin,
+method, headers and body, to the same path and query on --to. Values redacted in the capture
+are left out unless you supply them with --header. The answers are judged as Chromium would.
+
+exit status: 0 nothing is blocked now, 1 something is blocked (or got no answer), 2 the
+capture could not be read or the request selection is ambiguous.
+"""
+
+
+def add_replay_parser(commands: argparse._SubParsersAction) -> None:
+    replay = commands.add_parser(
+        "replay",
+        help="re-send captured requests to the fixed backend and judge them again",
+        description="Re-send captured cross-origin requests as the browser would, to a "
+        "(fixed) backend, and report before -> after for each.",
+        epilog=REPLAY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    replay.add_argument("file", type=Path, metavar="FILE", help="a mitmproxy flow file or HAR")
+    replay.add_argument("--to", required=True, metavar="URL",
+                        help="the backend to send to, e.g. http://localhost:8000")
+    replay.add_argument("--only", choices=("blocked", "all"), default="all",
+                        help="replay only what was blocked, or every request (default)")
+    replay.add_argument("--backend", metavar="ORIGIN",
+                        help="which captured backend's requests, when there are several")
+    replay.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                        help="send this header (e.g. a token the capture redacted); repeatable")
+    replay.add_argument("--format", choices=("text", "json"), default="text")
 
 
 def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -193,6 +270,19 @@ def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+DEFAULT_KEEP = 50_000
+
+
+def add_keep_argument(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--keep",
+        type=int,
+        metavar="N",
+        default=default,
+        help=f"the TUI keeps the newest N requests, dropping the oldest (default {DEFAULT_KEEP})",
+    )
+
+
 def _capture_paths(args: argparse.Namespace) -> list[Path]:
     if args.files:
         return list(args.files)
@@ -220,7 +310,8 @@ def _decisions(paths: Sequence[Path], problems: list[CaptureError]) -> Iterator[
 
 def run_analyze(args: argparse.Namespace) -> int:
     paths = _capture_paths(args)
-    keep = ONLY[args.only]
+    # In a terminal, page loads and same-origin requests are noise; machine formats are whole.
+    keep = ONLY[args.only or ("cors" if args.format == "text" else "all")]
     problems: list[CaptureError] = []
     blocked = False
     if args.format == "jsonl":
@@ -291,19 +382,44 @@ def run_fix(args: argparse.Namespace) -> int:
     return EXIT_BLOCKED if unresolved else EXIT_OK
 
 
-def run_proxy_command(args: argparse.Namespace) -> int:
-    from .proxy import ProxySettings, run_proxy
+def proxy_settings(args: argparse.Namespace) -> ProxySettings:
+    """The options of add_proxy_arguments, for the proxy command and the live TUI."""
+    from .proxy import ProxySettings
 
-    return run_proxy(
-        ProxySettings(
-            listen_host=args.listen_host,
-            listen_port=args.listen_port,
-            log=args.log,
-            save=args.save,
-            redact=not args.no_redact,
-            cors_only=not args.all,
-        )
+    return ProxySettings(
+        listen_host=args.listen_host,
+        listen_port=args.listen_port,
+        log=args.log,
+        save=args.save,
+        redact=not args.no_redact,
+        cors_only=not args.all,
     )
+
+
+def run_proxy_command(args: argparse.Namespace) -> int:
+    from .proxy import run_proxy
+
+    return run_proxy(proxy_settings(args))
+
+
+def run_open(args: argparse.Namespace) -> int:
+    from .tui.app import CorsInspectorApp
+    from .tui.store import Store
+
+    app = CorsInspectorApp(Store(keep=args.keep), files=args.files)
+    app.run()
+    return EXIT_UNREADABLE if app.problems else EXIT_OK
+
+
+def run_live_tui(args: argparse.Namespace) -> int:
+    from .proxy import warn_if_exposed
+    from .tui.app import CorsInspectorApp
+    from .tui.store import Store
+
+    warn_if_exposed(args.listen_host)
+    store = Store(keep=args.keep, scope="all" if args.all else "cors")
+    CorsInspectorApp(store, proxy=proxy_settings(args)).run()
+    return EXIT_OK
 
 
 def run_browser_command(args: argparse.Namespace) -> int:
@@ -312,11 +428,49 @@ def run_browser_command(args: argparse.Namespace) -> int:
     return run_browser(args.url, args.proxy_host, args.proxy_port, args.headless)
 
 
+def run_replay(args: argparse.Namespace) -> int:
+    from .replay import ReplayError, choose_observations, replay
+    from .replay_report import print_replay, replay_records
+
+    supplied = {}
+    for header in args.header:
+        name, sep, value = header.partition(":")
+        if not sep or not name.strip():
+            print(f"cors-inspector: error: --header wants 'Name: value', got {header!r}",
+                  file=sys.stderr)
+            return EXIT_UNREADABLE
+        supplied[name.strip()] = value.strip()
+    problems: list[CaptureError] = []
+    decisions = list(_decisions([args.file], problems))
+    _report_problems(problems)
+    if problems:
+        return EXIT_UNREADABLE
+    try:
+        observations = choose_observations(
+            decisions, args.to, args.backend and args.backend.rstrip("/"), args.only == "blocked"
+        )
+    except ReplayError as error:
+        print(f"cors-inspector: error: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    results = replay(observations, args.to, supplied)
+    if args.format == "json":
+        json.dump(replay_records(results), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        from rich.console import Console
+
+        print_replay(Console(), results, args.to)
+    unresolved = any(r.outcome in ("still blocked", "newly broken", "failed") for r in results)
+    return EXIT_BLOCKED if unresolved else EXIT_OK
+
+
 COMMANDS = {
     "analyze": run_analyze,
     "fix": run_fix,
     "proxy": run_proxy_command,
     "browser": run_browser_command,
+    "open": run_open,
+    "replay": run_replay,
 }
 
 
@@ -331,5 +485,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         except KeyboardInterrupt:
             return 130
-    parser.print_help()
-    return EXIT_OK
+    return run_live_tui(args)

@@ -118,11 +118,7 @@ def fix_for_decision(decision: Decision, suggestion: Suggestion | None) -> Rende
         if observation.decision is decision or any(
             e is not None and e.id == decision.flow_id for e in exchanges
         ):
-            heading = (
-                "Fix (with the configuration below)"
-                if lookalike.cors_change_helps
-                else ("Not a CORS setting")
-            )
+            heading = "Diagnosis" if lookalike.cors_change_helps else "Not a CORS setting"
             body = [Text(f"{heading}: {lookalike.title}", style="bold yellow"), Text(lookalike.fix)]
             if lookalike.cors_change_helps:
                 body += [config_syntax(suggestion.config), verification_line(suggestion)]

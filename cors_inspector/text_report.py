@@ -35,18 +35,19 @@ def decisions_table(decisions: Sequence[Decision]) -> Table:
     table = Table(title="Requests", title_justify="left", expand=True, show_lines=False)
     table.add_column("time", no_wrap=True, style="dim")
     table.add_column("method", no_wrap=True)
-    table.add_column("URL", overflow="fold", ratio=4, min_width=20)
-    table.add_column("from origin", overflow="fold", ratio=2, min_width=21, style="dim")
+    table.add_column("request", overflow="fold", ratio=3)
     table.add_column("status", justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
-    table.add_column("reason", no_wrap=True, overflow="ellipsis", ratio=3, min_width=12)
+    table.add_column("reason", overflow="fold", ratio=2)
     for decision in decisions:
         time = datetime.fromtimestamp(decision.started).strftime("%H:%M:%S")
+        request = Text(decision.url)
+        if decision.origin:
+            request.append(f"\nfrom {decision.origin}", style="dim")
         table.add_row(
             time,
             decision.method,
-            decision.url,
-            decision.origin or "-",
+            request,
             str(decision.status) if decision.status is not None else "-",
             verdict_text(decision),
             decision.reason or "",
@@ -57,10 +58,10 @@ def decisions_table(decisions: Sequence[Decision]) -> Table:
 def trace_table(decision: Decision) -> Table:
     table = Table(box=None, show_header=True, pad_edge=False, expand=True)
     table.add_column("", no_wrap=True)
-    table.add_column("check", style="bold", overflow="fold", ratio=1, min_width=14)
-    table.add_column("observed", overflow="fold", ratio=2)
-    table.add_column("needed", overflow="fold", ratio=2)
-    table.add_column("rule", style="dim", overflow="fold", ratio=1)
+    table.add_column("check", style="bold", overflow="fold", ratio=2, min_width=16)
+    table.add_column("observed", overflow="fold", ratio=3)
+    table.add_column("needed", overflow="fold", ratio=3)
+    table.add_column("rule", style="dim", overflow="fold", ratio=2)
     for step in decision.trace:
         symbol, style = OUTCOME_STYLE[step.outcome]
         table.add_row(Text(symbol, style=style), step.check, step.observed, step.needed, step.spec)

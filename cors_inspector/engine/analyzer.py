@@ -235,8 +235,8 @@ class Analyzer:
                 without,
                 None,
                 "unknown",
-                "no actual request was sent, so the credentials "
-                "mode cannot be seen (not needed here)",
+                "no actual request was sent, so its credentials mode cannot be seen; "
+                "it would not change this verdict",
             )
             return
         trace_with: list[Step] = []
