@@ -7,6 +7,7 @@ outcomes (allowed, blocked for every story's reason, preflights and their pairs)
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from collections.abc import Iterator
@@ -38,10 +39,15 @@ def _vary(state: dict[str, Any], copy: int, offset: float) -> dict[str, Any]:
     request["port"] = 20000 + copy % 2000
     request["path"] = request["path"].replace(b"?", f"/v{copy}?".encode(), 1)
     page = f"http://localhost:{30000 + copy % 500}".encode()
-    request["headers"] = [
-        [name, page if name.lower() == b"origin" and value != b"null" else value]
-        for name, value in request["headers"]
-    ]
+    host = f"{request['host']}:{request['port']}".encode()
+
+    def varied_header(name: bytes, value: bytes) -> bytes:
+        lowered = name.lower()
+        if lowered == b"origin" and value != b"null":
+            return page
+        return host if lowered == b"host" else value
+
+    request["headers"] = [[name, varied_header(name, value)] for name, value in request["headers"]]
     request["timestamp_start"] = (request["timestamp_start"] or 0) + offset
     varied = dict(
         state, id=str(uuid.UUID(int=copy * 1_000_003 + hash(state["id"]) % 997)), request=request
@@ -98,7 +104,7 @@ def write_har(path: Path, count: int, chunk: int = 2_000) -> Path:
         first = True
         batch: list[HTTPFlow] = []
         for state in many_states(count):
-            batch.append(HTTPFlow.from_state(state))
+            batch.append(HTTPFlow.from_state(copy.deepcopy(state)))  # from_state pops keys
             if len(batch) == chunk:
                 for entry in saver.make_har(batch)["log"]["entries"]:
                     out.write(("" if first else ",") + json.dumps(entry))

@@ -8,6 +8,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from .engine.decision import Decision
 
 SCHEMA_VERSION = 1
@@ -59,4 +61,8 @@ def to_record(decision: Decision, source: str | None = None) -> dict[str, Any]:
 
 
 def to_json_line(decision: Decision, source: str | None = None) -> str:
-    return json.dumps(to_record(decision, source), ensure_ascii=False, separators=(",", ":"))
+    record = to_record(decision, source)
+    try:
+        return orjson.dumps(record).decode()
+    except TypeError:  # e.g. a lone surrogate from a HAR's \ud800 escape: orjson refuses it
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))

@@ -161,6 +161,7 @@ class _PreflightVerdicts:
     without: tuple[Failure | None, PreflightGrant | None, list[Step]]
     with_credentials: tuple[Failure | None, PreflightGrant | None, list[Step]]
     slot: list[Decision | None]
+    released: bool = False  # paired or settled: no longer waiting
 
 
 class Analyzer:
@@ -170,6 +171,7 @@ class Analyzer:
         self._window = pairing_window
         self._queue: deque[list[Decision | None]] = deque()  # one-item slots, in capture order
         self._waiting: dict[tuple[str, str], list[_PreflightVerdicts]] = {}
+        self._arrivals: deque[_PreflightVerdicts] = deque()  # waiting ones, oldest first
         self._waiting_count = 0
         self._cache: dict[tuple[str, str], tuple[float, PreflightGrant, str]] = {}
         self._clock = 0.0
@@ -196,8 +198,9 @@ class Analyzer:
 
     def finish(self) -> list[Decision]:
         """Settle every preflight still waiting (end of the capture)."""
-        for waiting in list(self._waiting.values()):
-            for preflight in list(waiting):
+        while self._arrivals:
+            preflight = self._arrivals.popleft()
+            if not preflight.released:
                 self._settle_unpaired(preflight)
         return self._drain()
 
@@ -253,12 +256,12 @@ class Analyzer:
             slot,
         )
         self._waiting.setdefault((origin, exchange.request.url), []).append(verdicts)
+        self._arrivals.append(verdicts)
         self._waiting_count += 1
-        if self._waiting_count > MAX_WAITING:
-            oldest = min(
-                (p for ps in self._waiting.values() for p in ps), key=lambda p: p.exchange.started
-            )
-            self._settle_unpaired(oldest)
+        while self._waiting_count > MAX_WAITING:
+            oldest = self._arrivals.popleft()
+            if not oldest.released:
+                self._settle_unpaired(oldest)
 
     def _release(self, preflight: _PreflightVerdicts) -> None:
         key = (preflight.origin, preflight.exchange.request.url)
@@ -266,17 +269,23 @@ class Analyzer:
         waiting.remove(preflight)
         if not waiting:
             del self._waiting[key]
+        preflight.released = True
         self._waiting_count -= 1
 
     def _settle_expired(self) -> None:
-        if not self._waiting_count:
-            return
+        """Settle the preflights that waited longer than the pairing window, oldest first."""
+        arrivals = self._arrivals
         horizon = self._clock - self._window
-        for waiting in list(self._waiting.values()):
-            for preflight in list(waiting):
-                ended = preflight.exchange.ended or preflight.exchange.started
-                if ended < horizon:
-                    self._settle_unpaired(preflight)
+        while arrivals:
+            oldest = arrivals[0]
+            if (
+                not oldest.released
+                and (oldest.exchange.ended or oldest.exchange.started) >= horizon
+            ):
+                return
+            arrivals.popleft()
+            if not oldest.released:
+                self._settle_unpaired(oldest)
 
     def _settle_unpaired(self, preflight: _PreflightVerdicts) -> None:
         self._release(preflight)

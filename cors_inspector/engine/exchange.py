@@ -13,38 +13,51 @@ HeaderPairs = tuple[tuple[str, str], ...]
 
 
 class Headers:
-    """Ordered, multi-valued, case-insensitive view of header lines as received."""
+    """Ordered, multi-valued, case-insensitive view of header lines as received.
+
+    The name index is built on first use: most responses (page loads, images) are never
+    looked into.
+    """
 
     __slots__ = ("_index", "pairs")
 
     def __init__(self, pairs: HeaderPairs = ()) -> None:
         self.pairs = pairs
+        self._index: dict[str, list[str]] | None = None
+
+    def _build_index(self) -> dict[str, list[str]]:
         index: dict[str, list[str]] = {}
-        for name, value in pairs:
+        for name, value in self.pairs:
             key = name.lower()
-            if key in index:
-                index[key].append(value)
-            else:
+            values = index.get(key)
+            if values is None:
                 index[key] = [value]
+            else:
+                values.append(value)
         self._index = index
+        return index
 
     def get_all(self, name: str) -> list[str]:
         """Every value of `name` (lower-case), one per header line, in order."""
-        return self._index.get(name, [])
+        index = self._index if self._index is not None else self._build_index()
+        return index.get(name, [])
 
     def get(self, name: str) -> str | None:
         """The values of `name` (lower-case) combined as Fetch's "get" does: joined by ", "."""
-        values = self._index.get(name)
+        index = self._index if self._index is not None else self._build_index()
+        values = index.get(name)
         if values is None:
             return None
         return values[0] if len(values) == 1 else ", ".join(values)
 
     def __contains__(self, name: str) -> bool:
-        return name in self._index
+        index = self._index if self._index is not None else self._build_index()
+        return name in index
 
     def names(self) -> list[str]:
         """Lower-case names, first occurrence order."""
-        return list(self._index)
+        index = self._index if self._index is not None else self._build_index()
+        return list(index)
 
     def __len__(self) -> int:
         return len(self.pairs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from itertools import chain
 from typing import IO, Any
 
 from ..engine.exchange import Exchange, Headers, Request, Response
@@ -116,19 +117,26 @@ class _JsonStream:
             return
 
 
-def _latin1(value: str) -> str:
+def _latin1(value: object) -> str:
     # The engine sees header values as bytes (one character a byte); HAR holds Unicode text.
-    return value if value.isascii() else value.encode("utf-8", "replace").decode("latin-1")
+    text = str(value)
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("latin-1")
 
 
 def _headers(raw: list[dict[str, Any]]) -> Headers:
-    return Headers(
-        tuple(
-            (_latin1(str(header["name"])), _latin1(str(header.get("value", ""))))
-            for header in raw
-            if not str(header["name"]).startswith(":")  # HTTP/2 pseudo-headers
-        )
+    pairs = tuple(
+        (header["name"], header.get("value", ""))
+        for header in raw
+        if not str(header["name"]).startswith(":")  # HTTP/2 pseudo-headers
     )
+    # One C-level pass to see whether any name or value needs converting (rarely).
+    try:
+        plain = "".join(chain.from_iterable(pairs)).isascii()
+    except TypeError:  # a name or value that is not a string
+        plain = False
+    if plain:
+        return Headers(pairs)
+    return Headers(tuple((_latin1(name), _latin1(value)) for name, value in pairs))
 
 
 def _timestamp(text: str) -> float:

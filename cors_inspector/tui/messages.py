@@ -8,7 +8,6 @@ from typing import Literal
 from textual.message import Message
 
 from ..engine.decision import Decision
-from .store import Scope
 
 DetailTab = Literal["trace", "headers", "fix"]
 
@@ -22,15 +21,13 @@ class SelectionChanged(Message):
 
 @dataclass
 class DetailRequested(Message):
-    """The user wants to see a request in detail (Enter, a click), on this tab."""
+    """The user wants to see a request in detail (Enter, a click), on the tab shown last."""
 
     decision: Decision
-    tab: DetailTab | None = None  # None: the tab shown last
 
 
 @dataclass
-class FilterRequested(Message):
-    """The filter bar asks for another scope or search text (None: unchanged)."""
+class SearchChanged(Message):
+    """The text in the filter bar's search field changed (the scope buttons run actions)."""
 
-    scope: Scope | None = None
-    search: str | None = None
+    text: str

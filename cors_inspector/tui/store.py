@@ -45,10 +45,12 @@ class Row:
     def haystack(self) -> str:
         """What free-text search looks through; built on the first search only."""
         if not self._haystack:
-            self._haystack = " ".join(
-                f"{d.method} {d.url} {d.origin} {d.status} {d.kind} {d.verdict} {d.reason} "
-                f"{d.firefox_reason} {d.flow_id}"
+            fields = (
+                (d.method, d.url, d.origin, d.status, d.kind, d.verdict, d.reason, d.flow_id)
                 for d in self.decisions
+            )
+            self._haystack = " ".join(
+                str(field) for values in fields for field in values if field is not None
             ).lower()
         return self._haystack
 
@@ -179,7 +181,7 @@ class Store:
         self,
         *,
         scope: Scope | None = None,
-        backend: str | None | Literal[False] = False,  # False: unchanged; None: every backend
+        backend: str | Literal[False] | None = False,  # False: unchanged; None: every backend
         search: str | None = None,
     ) -> None:
         changes: dict[str, object] = {}

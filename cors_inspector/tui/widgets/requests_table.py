@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.reactive import reactive
@@ -28,11 +29,23 @@ from ...redact import redact_text
 from ...text_report import VERDICT_STYLE
 from ..messages import DetailRequested, SelectionChanged
 from ..store import Change, Row, Store
+from .styles import text_style
 
 FOLDED, UNFOLDED, CHILD = "▸ ", "▾ ", " └ "
 TITLES = ("time", "method", "origin → URL", "status", "verdict", "reason")
 TIME, METHOD, STATUS, VERDICT = 8, 10, 6, 13  # "· same-origin" is the longest verdict
 REASON_MAX = 34  # "PreflightMissingAllowOriginHeader" fits
+ARROW = " → "
+
+
+def squeeze(text: str, width: int) -> str:
+    """`text` in `width` cells, cut in the middle: both ends of a URL tell the most."""
+    if len(text) <= width:
+        return text
+    if width < 8:
+        return text[: max(0, width - 1)] + "…"
+    head = (width - 1) * 3 // 5
+    return text[:head] + "…" + text[len(text) - (width - 1 - head) :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +57,7 @@ class Columns:
     @classmethod
     def fit(cls, width: int) -> Columns:
         rest = max(0, width - TIME - METHOD - STATUS - VERDICT - len(TITLES) + 1)
-        reason = min(REASON_MAX, max(8, rest * 9 // 20))
+        reason = min(REASON_MAX, max(8, rest * 2 // 5))
         return cls((TIME, METHOD, max(8, rest - reason), STATUS, VERDICT, reason))
 
     def line(self, cells: list[Text], base: Style) -> Text:
@@ -62,17 +75,19 @@ class Columns:
 class RequestList(ScrollView, can_focus=True):
     """The column titles, then the request lines, scrolling under them."""
 
-    BINDINGS = [
-        Binding("enter", "open_detail", "Detail"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter", "open_detail", "Detail", tooltip="Why this request was allowed or blocked"
+        ),
         Binding("space", "fold", "Fold", tooltip="Show or hide the preflight of this request"),
         Binding("up,k", "move(-1)", "Up", show=False),
         Binding("down,j", "move(1)", "Down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "first", "First", show=False),
-        Binding("end", "follow", "Follow", show=False),
+        Binding("end", "follow", "Follow", show=False, tooltip="Go to the newest request, stay"),
     ]
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "request-list--titles",
         "request-list--cursor",
         "request-list--dim",
@@ -100,7 +115,7 @@ class RequestList(ScrollView, can_focus=True):
             self._go(len(self.store.lines) - 1)
         else:
             if change.dropped:  # the oldest lines went: keep the same requests in view
-                self.scroll_to(y=self.scroll_y - change.dropped, animate=False)
+                self._scroll_y_to(self.scroll_y - change.dropped)
             self.unseen += change.appended
             self._announce()
         self.refresh()
@@ -126,13 +141,17 @@ class RequestList(ScrollView, can_focus=True):
         store.cursor = max(0, min(index, last))
         height = self.scrollable_content_region.height - 1  # under the titles
         if self.follow:
-            self.scroll_to(y=self.max_scroll_y, animate=False)
+            self._scroll_y_to(self.max_scroll_y)
         elif store.cursor < self.scroll_y:
-            self.scroll_to(y=store.cursor, animate=False)
+            self._scroll_y_to(store.cursor)
         elif height and store.cursor >= self.scroll_y + height:
-            self.scroll_to(y=store.cursor - height + 1, animate=False)
+            self._scroll_y_to(store.cursor - height + 1)
         self.refresh()
         self._announce()
+
+    def _scroll_y_to(self, y: float) -> None:
+        # Forced: the scrollbars catch up with a new virtual size only at the next refresh.
+        self.scroll_to(y=y, animate=False, force=True)
 
     def _user_moved(self, index: int) -> None:
         self.follow = bool(self.store.lines) and index >= len(self.store.lines) - 1
@@ -203,7 +222,7 @@ class RequestList(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._resize()
         if self.follow:
-            self.scroll_to(y=self.max_scroll_y, animate=False)
+            self._scroll_y_to(self.max_scroll_y)
 
     # -- rendering ----------------------------------------------------------------------------
 
@@ -223,14 +242,17 @@ class RequestList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         row, child = lines[index]
         base = self.rich_style
+        # Muted text is blended with the table's background: on the cursor it would fade.
+        dim = text_style(self, "request-list--dim")
         if index == self.store.cursor:
             base += self.get_component_rich_style("request-list--cursor")
-        text = self.columns.line(self._cells(row, child), base)
+            dim = Style()
+        columns = self.columns
+        text = columns.line(self._cells(row, child, columns.widths[2], dim), base)
         return Strip(text.render(self.app.console, end="")).crop_extend(0, width, base)
 
-    def _cells(self, row: Row, child: int) -> list[Text]:
+    def _cells(self, row: Row, child: int, target_width: int, dim: Style) -> list[Text]:
         decision = row.decision if child < 0 else row.preflights[child]
-        dim = self.get_component_rich_style("request-list--dim", partial=True)
         if child >= 0:
             marker = CHILD
         elif row.preflights:
@@ -240,13 +262,13 @@ class RequestList(ScrollView, can_focus=True):
         url = decision.url if self.reveal else redact_text(decision.url)
         target = Text()
         if decision.origin:
-            target.append(f"{decision.origin} → ", dim)
-        target.append(url, dim if child >= 0 else "")
+            # The page's origin takes at most 45%; the URL gets the rest.
+            origin = squeeze(decision.origin, max(len(ARROW) + 4, target_width * 9 // 20))
+            target.append(origin + ARROW, dim)
+        target.append(squeeze(url, target_width - len(target)), dim if child >= 0 else "")
         symbol, _ = VERDICT_STYLE[decision.verdict]
         word = decision.kind if decision.verdict == "not-applicable" else decision.verdict
-        verdict_style = self.get_component_rich_style(
-            f"request-list--{decision.verdict}", partial=True
-        )
+        verdict_style = text_style(self, f"request-list--{decision.verdict}")
         return [
             Text(datetime.fromtimestamp(decision.started).strftime("%H:%M:%S"), dim),
             Text(marker + decision.method, dim if child >= 0 else ""),

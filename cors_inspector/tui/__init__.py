@@ -1,0 +1,1 @@
+"""The terminal UI (Textual): live through the proxy, or over saved captures."""

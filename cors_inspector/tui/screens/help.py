@@ -1,0 +1,74 @@
+"""The keys, and what the symbols mean."""
+
+from __future__ import annotations
+
+from itertools import zip_longest
+from typing import ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from ...text_report import OUTCOME_STYLE, VERDICT_STYLE
+from ..widgets.header_view import CORS, DECISIVE
+from ..widgets.requests_table import FOLDED
+
+VERDICT_WORDS = {
+    "allowed": "allowed: the page can read the response",
+    "blocked": "blocked by the browser",
+    "not-applicable": "no CORS check applies (same-origin, navigation, no-cors)",
+    "unknown": "the capture cannot tell (no response)",
+}
+
+
+def legend() -> Table:
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(no_wrap=True)
+    table.add_column()
+    for verdict, (symbol, style) in VERDICT_STYLE.items():
+        table.add_row(Text(symbol, style), VERDICT_WORDS[verdict])
+    for outcome, (symbol, style) in OUTCOME_STYLE.items():
+        table.add_row(Text(symbol, style), f"trace step: {outcome}")
+    table.add_row(FOLDED.strip(), "a request with its preflight folded under it (space unfolds)")
+    table.add_row(DECISIVE, "header named by a failing check")
+    table.add_row(CORS, "Origin or Access-Control-* header")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "help.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "dismiss", "Close")]
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        # Two pairs of columns: the keys fit on one screen.
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+        for _ in range(2):
+            table.add_column(style="bold", no_wrap=True)
+            table.add_column()
+        half = (len(self.keys) + 1) // 2
+        for left, right in zip_longest(self.keys[:half], self.keys[half:], fillvalue=("", "")):
+            table.add_row(*left, *right)
+        body = Group(
+            Text("Keys", "bold underline"),
+            table,
+            Text("\nSymbols", "bold underline"),
+            legend(),
+            Text(
+                "\nThe mouse works too: click a request to see it in detail, click ▸ to "
+                "unfold its preflight. Ctrl+P opens the command palette (themes included).",
+                "dim",
+            ),
+        )
+        with VerticalScroll(id="help-body") as body_scroll:
+            body_scroll.border_title = "cors-inspector help"
+            body_scroll.border_subtitle = "Esc closes"
+            yield Static(body)

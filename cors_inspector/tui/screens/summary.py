@@ -1,0 +1,73 @@
+"""Every backend that saw CORS requests: counts by reason, and the merged, verified fix."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from ..fixes import FixResult
+from ..widgets.summary import BackendSummary
+
+if TYPE_CHECKING:
+    from ..app import CorsInspectorApp
+
+
+class SummaryScreen(Screen[None]):
+    CSS_PATH = "summary.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,s", "app.pop_screen", "Back"),
+        Binding("y", "app.copy_fix", "Copy fix"),
+        Binding("w", "app.save_fix", "Save fix"),
+    ]
+    app: CorsInspectorApp  # type: ignore[assignment]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="summary-body"):
+            yield Static("No CORS requests yet.", id="summary-empty")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "summary per backend"
+        self.app.fix_ready.subscribe(self, self._fix_ready)
+        self.app.store_changed.subscribe(self, lambda _: self.refresh_backends())
+        self.refresh_backends()
+        summaries = self.query(BackendSummary)
+        if summaries:
+            summaries.first().focus()
+
+    @property
+    def backend_in_focus(self) -> str | None:
+        focused = self.focused
+        return focused.backend if isinstance(focused, BackendSummary) else None
+
+    def refresh_backends(self) -> None:
+        """Counts are always current; a fix is asked for once its backend has something
+        blocked, and kept while this screen is open."""
+        store = self.app.store
+        body = self.query_one("#summary-body", VerticalScroll)
+        shown = {summary.backend: summary for summary in self.query(BackendSummary)}
+        backends = store.cors_backends()
+        self.query_one("#summary-empty").display = not backends
+        for backend in backends:
+            stats = store.backends[backend]
+            summary = shown.get(backend)
+            if summary is None:
+                summary = BackendSummary(backend)
+                body.mount(summary)
+            elif summary.version == stats.version:
+                continue
+            if summary.fix is None and not summary.verifying:
+                summary.show(stats, *self.app.fix_state(backend))
+            else:
+                summary.show(stats, summary.fix, summary.verifying)
+
+    def _fix_ready(self, result: FixResult) -> None:
+        for summary in self.query(BackendSummary):
+            if summary.backend == result.backend:
+                summary.show(self.app.store.backends[result.backend], result, False)

@@ -1,0 +1,38 @@
+"""One line: where the requests come from, how many, what is shown, and warnings."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from ...text_report import VERDICT_STYLE
+from ..store import Store
+
+
+class StatusBar(Static):
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"status-bar--warning"}
+
+    def show(self, store: Store, source: str, reveal: bool, warnings: list[str]) -> None:
+        left = Text(f"{source}  " if source else "")
+        left.append(f"{store.total:,} requests")
+        for verdict in ("blocked", "unknown"):
+            if store.verdicts[verdict]:
+                symbol, style = VERDICT_STYLE[verdict]
+                left.append(f"  {symbol} {store.verdicts[verdict]:,} {verdict}", style)
+        left.append(f"  · {len(store.lines):,} shown", "dim")
+        if store.dropped:
+            left.append(f"  · {store.dropped:,} oldest dropped (--keep {store.keep:,})", "dim")
+        right = Text()
+        warning = self.get_component_rich_style("status-bar--warning")
+        if reveal:
+            right.append(" ⚠ SECRETS REVEALED (r masks) ", warning)
+        for text in warnings:
+            right.append(f" ⚠ {text} ", warning)
+        grid = Table.grid(expand=True)
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        grid.add_column(justify="right", no_wrap=True)
+        grid.add_row(left, right)
+        self.update(grid)

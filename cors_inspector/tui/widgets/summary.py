@@ -1,0 +1,57 @@
+"""One backend at a glance: what was allowed and blocked, by reason, and its verified fix."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from ...text_report import VERDICT_STYLE
+from ..fixes import FixResult
+from ..store import BackendStats
+
+VERDICT_ORDER = ("blocked", "unknown", "allowed", "not-applicable")
+
+
+def counts_table(stats: BackendStats) -> Table:
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column(justify="right")
+    table.add_column(no_wrap=True)
+    table.add_column()
+    ordered = sorted(
+        stats.counts.items(), key=lambda item: (VERDICT_ORDER.index(item[0][0]), -item[1])
+    )
+    for (verdict, why), count in ordered:
+        symbol, style = VERDICT_STYLE[verdict]
+        table.add_row(f"{count:,}", Text(f"{symbol} {verdict}", style), why)
+    return table
+
+
+class BackendSummary(Static, can_focus=True):
+    """Focusable, so that copy and save act on the backend in focus."""
+
+    def __init__(self, backend: str) -> None:
+        super().__init__()
+        self.backend = backend
+        self.border_title = backend
+        self.fix: FixResult | None = None
+        self.verifying = False
+        self.version = -1  # of the backend's decisions last shown
+
+    def show(self, stats: BackendStats, fix: FixResult | None, verifying: bool) -> None:
+        self.fix, self.verifying, self.version = fix, verifying, stats.version
+        fix_part: RenderableType
+        if verifying:
+            fix_part = Text("Verifying the fix with Starlette…", "italic")
+        elif fix is not None and fix.error:
+            fix_part = Text(f"The fix could not be computed: {fix.error}", "red")
+        elif fix is None or fix.suggestion is None:
+            fix_part = Text("Nothing blocked: no fix needed.", "dim")
+        else:
+            from ...fix_report import fix_panel  # loaded already: it made the fix
+
+            fix_part = fix_panel(fix.suggestion)
+        total = sum(stats.counts.values())
+        self.border_subtitle = f"{total:,} requests, {stats.blocked:,} blocked"
+        self.update(Group(counts_table(stats), Text(""), fix_part))

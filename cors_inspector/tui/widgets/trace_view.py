@@ -1,0 +1,47 @@
+"""Why the browser decided what it did: the verdict in words, then every check it ran."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from textual.widgets import Static
+
+from ...engine.decision import Decision
+from ...redact import redact_text
+from ...text_report import trace_table, verdict_text
+
+
+def explanation(decision: Decision, reveal: bool) -> list[RenderableType]:
+    url = decision.url if reveal else redact_text(decision.url)
+    heading = Text.assemble(
+        verdict_text(decision),
+        (f" {decision.reason}" if decision.reason else "", "bold"),
+        f"  {decision.method} {url}",
+        (f"  from {decision.origin}" if decision.origin else "", "dim"),
+    )
+    parts: list[RenderableType] = [heading, Text(""), Text(decision.explanation)]
+    if decision.console_message:
+        console = decision.console_message if reveal else redact_text(decision.console_message)
+        parts.append(Text(f"\nChromium: {console}", "dim"))
+    if decision.firefox_reason:
+        parts.append(Text(f"Firefox: {decision.firefox_reason}", "dim"))
+    if decision.is_cors:
+        parts.append(
+            Text(f"Credentials: {decision.credentials} ({decision.credentials_basis})", "dim")
+        )
+    if decision.readable_headers is not None:
+        readable = ", ".join(decision.readable_headers) or "none"
+        parts.append(Text(f"Script may read: {readable}", "dim"))
+    if decision.hidden_headers:
+        parts.append(Text(f"Hidden from script: {', '.join(decision.hidden_headers)}", "dim"))
+    if decision.preflight_for:
+        parts.append(Text(f"Preflight of flow {decision.preflight_for}.", "dim"))
+    return parts
+
+
+class TraceView(Static):
+    def show(self, decision: Decision | None, reveal: bool) -> None:
+        if decision is None:
+            self.update("")
+            return
+        self.update(Group(*explanation(decision, reveal), Text(""), trace_table(decision)))
