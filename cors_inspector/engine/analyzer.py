@@ -27,7 +27,7 @@ from .decision import Credentials, Decision, Failure, Kind, Step, Verdict
 from .exchange import Exchange, Response
 from .origins import url_parts
 from .reasons import CORS_ERRORS, console_message
-from .safelists import SAFELISTED_METHODS, page_set_headers, trim, unsafe_request_header_names
+from .safelists import SAFELISTED_METHODS, page_unsafe_headers, trim
 
 PAIRING_WINDOW = 10.0  # seconds of capture time a preflight waits for its actual request
 MAX_WAITING = 2000  # preflights waiting at once, before the oldest is settled unpaired
@@ -475,7 +475,7 @@ class Analyzer:
 
     def _note_missing_preflight(self, exchange: Exchange, include: bool, trace: list[Step]) -> None:
         request = exchange.request
-        unsafe = unsafe_request_header_names(page_set_headers(request.headers))
+        unsafe = page_unsafe_headers(request.headers)
         method = request.method
         why = []
         if method not in SAFELISTED_METHODS:

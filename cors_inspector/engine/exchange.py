@@ -15,40 +15,41 @@ HeaderPairs = tuple[tuple[str, str], ...]
 class Headers:
     """Ordered, multi-valued, case-insensitive view of header lines as received.
 
-    The name index is built on first use: most responses (page loads, images) are never
-    looked into.
+    The name index is built on first use (most responses, page loads and images, are never
+    looked into), and holds each name's value as Fetch's "get" combines it.
     """
 
-    __slots__ = ("_index", "pairs")
+    __slots__ = ("_index", "_repeated", "pairs")
 
     def __init__(self, pairs: HeaderPairs = ()) -> None:
         self.pairs = pairs
-        self._index: dict[str, list[str]] | None = None
+        self._index: dict[str, str] | None = None
+        self._repeated: dict[str, list[str]] = {}  # names sent on several lines
 
-    def _build_index(self) -> dict[str, list[str]]:
-        index: dict[str, list[str]] = {}
-        for name, value in self.pairs:
-            key = name.lower()
-            values = index.get(key)
-            if values is None:
-                index[key] = [value]
-            else:
-                values.append(value)
+    def _build_index(self) -> dict[str, str]:
+        pairs = self.pairs
+        index = {name.lower(): value for name, value in pairs}
+        if len(index) < len(pairs):  # a name repeats: combine its values with ", " (Fetch)
+            lines: dict[str, list[str]] = {}
+            for name, value in pairs:
+                lines.setdefault(name.lower(), []).append(value)
+            self._repeated = {name: values for name, values in lines.items() if len(values) > 1}
+            for name, values in self._repeated.items():
+                index[name] = ", ".join(values)
         self._index = index
         return index
 
+    def get(self, name: str) -> str | None:
+        """The value of `name` (lower-case); several lines are joined by ", " (Fetch "get")."""
+        index = self._index if self._index is not None else self._build_index()
+        return index.get(name)
+
     def get_all(self, name: str) -> list[str]:
         """Every value of `name` (lower-case), one per header line, in order."""
-        index = self._index if self._index is not None else self._build_index()
-        return index.get(name, [])
-
-    def get(self, name: str) -> str | None:
-        """The values of `name` (lower-case) combined as Fetch's "get" does: joined by ", "."""
-        index = self._index if self._index is not None else self._build_index()
-        values = index.get(name)
-        if values is None:
-            return None
-        return values[0] if len(values) == 1 else ", ".join(values)
+        value = self.get(name)
+        if value is None:
+            return []
+        return self._repeated.get(name) or [value]
 
     def __contains__(self, name: str) -> bool:
         index = self._index if self._index is not None else self._build_index()

@@ -5,7 +5,7 @@ headers a page may read. Section names are those of https://fetch.spec.whatwg.or
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from .exchange import Headers
 
@@ -135,22 +135,32 @@ def is_safelisted_request_header(name: str, value: str) -> bool:
     return False
 
 
-def unsafe_request_header_names(pairs: Iterable[tuple[str, str]]) -> list[str]:
+def unsafe_request_header_names(
+    pairs: Iterable[tuple[str, str]], skip: Callable[[str], bool] = is_forbidden_request_header
+) -> list[str]:
     """Fetch "CORS-unsafe request-header names": sorted, lower-case, de-duplicated.
 
-    `pairs` are the headers the page set (forbidden ones are skipped here).
+    Headers whose lower-case name `skip` accepts are not the page's (forbidden ones, by
+    default) and are left out.
     """
     unsafe: set[str] = set()
     safelisted: set[str] = set()
     safelisted_bytes = 0
     for name, value in pairs:
         key = name.lower()
-        if is_forbidden_request_header(key):
-            continue
-        if is_safelisted_request_header(key, value):
+        verdict = _VERDICTS.get((key, value, skip))
+        if verdict is None:
+            if len(_VERDICTS) > 4096:  # bounded: values such as tokens never repeat
+                _VERDICTS.clear()
+            if skip(key):
+                verdict = _SKIPPED
+            else:
+                verdict = _SAFE if is_safelisted_request_header(key, value) else _UNSAFE
+            _VERDICTS[key, value, skip] = verdict
+        if verdict is _SAFE:
             safelisted.add(key)
             safelisted_bytes += len(value)
-        else:
+        elif verdict is _UNSAFE:
             unsafe.add(key)
     # Step 3: past 1024 bytes of safelisted values, all of them count as unsafe too.
     if safelisted_bytes > MAX_SAFELISTED_TOTAL_BYTES:
@@ -158,26 +168,23 @@ def unsafe_request_header_names(pairs: Iterable[tuple[str, str]]) -> list[str]:
     return sorted(unsafe)
 
 
-def _set_by_browser(name: str) -> bool:
+_SKIPPED, _SAFE, _UNSAFE = "skipped", "safe", "unsafe"
+# (name, value, skip) -> verdict: the same headers come back on request after request.
+_VERDICTS: dict[tuple[str, str, Callable[[str], bool]], str] = {}
+
+
+def set_by_browser(name: str) -> bool:
+    """Forbidden, or added by Chromium or DevTools itself (lower-case name)."""
     return name in BROWSER_ADDED_HEADERS or is_forbidden_request_header(name)
 
 
-_SET_BY_BROWSER: dict[str, bool] = {}  # name -> verdict; header names repeat endlessly
+def page_unsafe_headers(headers: Headers) -> list[str]:
+    """The CORS-unsafe names among the headers a page could have set on an actual request.
 
-
-def page_set_headers(headers: Headers) -> list[tuple[str, str]]:
-    """The headers of an actual request that a page could have set (browser ones removed)."""
-    page_set = []
-    for name, value in headers.pairs:
-        key = name.lower()
-        by_browser = _SET_BY_BROWSER.get(key)
-        if by_browser is None:
-            if len(_SET_BY_BROWSER) > 4096:  # bounded: hostile traffic may invent names
-                _SET_BY_BROWSER.clear()
-            by_browser = _SET_BY_BROWSER[key] = _set_by_browser(key)
-        if not by_browser:
-            page_set.append((key, value))
-    return page_set
+    Without the preflight's own list (Access-Control-Request-Headers), the headers the browser
+    adds itself are taken as the browser's, not the page's.
+    """
+    return unsafe_request_header_names(headers.pairs, set_by_browser)
 
 
 def parse_token_list(value: str | None) -> tuple[list[str], str | None]:

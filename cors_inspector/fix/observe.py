@@ -9,7 +9,7 @@ from ..engine.checks import header_values
 from ..engine.decision import Decision
 from ..engine.exchange import Exchange, Headers
 from ..engine.origins import origin_of
-from ..engine.safelists import SAFELISTED_METHODS, page_set_headers, unsafe_request_header_names
+from ..engine.safelists import SAFELISTED_METHODS, page_unsafe_headers
 
 # Methods a page may write in any case and mean the standard one (Fetch upper-cases only six).
 _KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "QUERY"})
@@ -89,7 +89,7 @@ def _observation(decision: Decision, preflight: Exchange | None) -> Observation 
         unsafe = header_values(pre_headers, "access-control-request-headers")
         private_network = "access-control-request-private-network" in pre_headers
     else:
-        unsafe = unsafe_request_header_names(page_set_headers(request.headers))
+        unsafe = page_unsafe_headers(request.headers)
         private_network = False
     response = exchange.response
     return Observation(
