@@ -159,9 +159,27 @@ class _PreflightVerdicts:
     method: str
     unsafe_headers: list[str]
     without: tuple[Failure | None, PreflightGrant | None, list[Step]]
-    with_credentials: tuple[Failure | None, PreflightGrant | None, list[Step]]
     slot: list[Decision | None]
     released: bool = False  # paired or settled: no longer waiting
+    _with_credentials: tuple[Failure | None, PreflightGrant | None, list[Step]] | None = None
+
+    @property
+    def with_credentials(self) -> tuple[Failure | None, PreflightGrant | None, list[Step]]:
+        """Judged for a credentialed actual request, when (and only if) that question comes."""
+        if self._with_credentials is None:
+            trace: list[Step] = []
+            exchange = self.exchange
+            failure, grant = preflight_check(
+                exchange.response,
+                exchange.error,
+                self.origin,
+                self.method,
+                self.unsafe_headers,
+                True,
+                trace,
+            )
+            self._with_credentials = (failure, grant, trace)
+        return self._with_credentials
 
 
 class Analyzer:
@@ -242,19 +260,7 @@ class Analyzer:
                 "it would not change this verdict",
             )
             return
-        trace_with: list[Step] = []
-        credentialed = preflight_check(
-            exchange.response, exchange.error, origin, method, unsafe, True, trace_with
-        )
-        verdicts = _PreflightVerdicts(
-            exchange,
-            origin,
-            method,
-            unsafe,
-            without,
-            (credentialed[0], credentialed[1], trace_with),
-            slot,
-        )
+        verdicts = _PreflightVerdicts(exchange, origin, method, unsafe, without, slot)
         self._waiting.setdefault((origin, exchange.request.url), []).append(verdicts)
         self._arrivals.append(verdicts)
         self._waiting_count += 1

@@ -12,6 +12,14 @@ from dataclasses import dataclass
 HeaderPairs = tuple[tuple[str, str], ...]
 
 
+_LOWER: dict[str, str] = {}  # header names repeat in every message: lower-case each once
+
+
+def _lowered(name: str) -> str:
+    _LOWER[name] = lowered = name.lower()
+    return lowered
+
+
 class Headers:
     """Ordered, multi-valued, case-insensitive view of header lines as received.
 
@@ -28,7 +36,10 @@ class Headers:
 
     def _build_index(self) -> dict[str, str]:
         pairs = self.pairs
-        index = {name.lower(): value for name, value in pairs}
+        lower = _LOWER
+        if len(lower) > 4096:  # bounded: hostile traffic may invent names
+            lower.clear()
+        index = {lower.get(name) or _lowered(name): value for name, value in pairs}
         if len(index) < len(pairs):  # a name repeats: combine its values with ", " (Fetch)
             lines: dict[str, list[str]] = {}
             for name, value in pairs:

@@ -42,8 +42,20 @@ def _text(value: bytes | str | None) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
+_NAMES: dict[bytes, str] = {}  # header names repeat in every flow: decode each once
+
+
+def _name(raw: bytes) -> str:
+    name = _NAMES.get(raw)
+    if name is None:
+        if len(_NAMES) > 4096:  # bounded: hostile traffic may invent names
+            _NAMES.clear()
+        name = _NAMES[raw] = raw.decode("latin-1")
+    return name
+
+
 def _headers(raw: Any) -> Headers:
-    return Headers(tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw))
+    return Headers(tuple((_name(name), value.decode("latin-1")) for name, value in raw))
 
 
 def _url(request: dict[str, Any]) -> str:
