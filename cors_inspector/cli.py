@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=PROXY_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_proxy_arguments(proxy)
+    add_proxy_arguments(proxy, inherit=True)
     browser = commands.add_parser(
         "browser",
         help="start Chromium/Chrome with a throwaway profile pointed at the proxy",
@@ -230,44 +230,71 @@ def add_replay_parser(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     replay.add_argument("file", type=Path, metavar="FILE", help="a mitmproxy flow file or HAR")
-    replay.add_argument("--to", required=True, metavar="URL",
-                        help="the backend to send to, e.g. http://localhost:8000")
-    replay.add_argument("--only", choices=("blocked", "all"), default="all",
-                        help="replay only what was blocked, or every request (default)")
-    replay.add_argument("--backend", metavar="ORIGIN",
-                        help="which captured backend's requests, when there are several")
-    replay.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
-                        help="send this header (e.g. a token the capture redacted); repeatable")
+    replay.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="the backend to send to, e.g. http://localhost:8000",
+    )
+    replay.add_argument(
+        "--only",
+        choices=("blocked", "all"),
+        default="all",
+        help="replay only what was blocked, or every request (default)",
+    )
+    replay.add_argument(
+        "--backend",
+        metavar="ORIGIN",
+        help="which captured backend's requests, when there are several",
+    )
+    replay.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="send this header (e.g. a token the capture redacted); repeatable",
+    )
     replay.add_argument("--format", choices=("text", "json"), default="text")
 
 
-def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
+def add_proxy_arguments(parser: argparse.ArgumentParser, inherit: bool = False) -> None:
+    """The proxy's options; with `inherit`, unset ones keep the top-level parser's values, so
+    `cors-inspector --listen-port 9090 proxy` and `cors-inspector proxy --listen-port 9090`
+    both work."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if inherit else value
+
     parser.add_argument(
         "--listen-host",
-        default="127.0.0.1",
+        default=default("127.0.0.1"),
         help="address to listen on (default: 127.0.0.1, loopback only)",
     )
-    parser.add_argument("--listen-port", type=int, default=8080, help="default: 8080")
+    parser.add_argument("--listen-port", type=int, default=default(8080), help="default: 8080")
     parser.add_argument(
         "--log",
         metavar="FILE",
-        default="",
+        default=default(""),
         help="append one JSON line per decision (the jsonl schema), rotated",
     )
     parser.add_argument(
         "--save",
         metavar="FILE",
-        default="",
+        default=default(""),
         help="save the flows to a mitmproxy file for replay and analyze",
     )
     parser.add_argument(
         "--no-redact",
         action="store_true",
+        default=default(False),
         help="keep Cookie, Set-Cookie, Authorization, Proxy-Authorization and "
         "URL userinfo in what is written (redacted by default)",
     )
     parser.add_argument(
-        "--all", action="store_true", help="log and print every request, not only CORS ones"
+        "--all",
+        action="store_true",
+        default=default(False),
+        help="log and print every request, not only CORS ones",
     )
 
 
@@ -464,8 +491,10 @@ def run_replay(args: argparse.Namespace) -> int:
     for header in args.header:
         name, sep, value = header.partition(":")
         if not sep or not name.strip():
-            print(f"cors-inspector: error: --header wants 'Name: value', got {header!r}",
-                  file=sys.stderr)
+            print(
+                f"cors-inspector: error: --header wants 'Name: value', got {header!r}",
+                file=sys.stderr,
+            )
             return EXIT_UNREADABLE
         supplied[name.strip()] = value.strip()
     problems: list[CaptureError] = []

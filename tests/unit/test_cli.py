@@ -110,3 +110,13 @@ def test_no_file_analyses_the_bundled_sample():
     result = run("analyze", "--format", "jsonl")
     assert "bundled sample" in result.stderr
     assert result.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--listen-port", "9090", "proxy"], ["proxy", "--listen-port", "9090"]],
+)
+def test_proxy_options_work_before_and_after_the_command(argv):
+    from cors_inspector.cli import build_parser
+
+    assert build_parser().parse_args(argv).listen_port == 9090

@@ -1,0 +1,374 @@
+"""The TUI driven with Textual's pilot: keys, filters, the detail, fixes, secrets, live traffic."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console, RenderableType
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from cors_inspector.engine import Analyzer, Decision
+from cors_inspector.fix_report import suggestions_for
+from cors_inspector.tui.app import CorsInspectorApp
+from cors_inspector.tui.screens.backend_picker import BackendPicker
+from cors_inspector.tui.screens.help import HelpScreen
+from cors_inspector.tui.screens.save_dialog import SaveDialog
+from cors_inspector.tui.screens.summary import SummaryScreen
+from cors_inspector.tui.store import Store, backend_of
+from cors_inspector.tui.widgets.header_view import HeaderView
+from cors_inspector.tui.widgets.requests_table import RequestList
+
+from .conftest import SIZE, decisions, exchanges, multiplied, offline_app, sample, settle
+
+
+def text_of(renderable: RenderableType, width: int = SIZE[0]) -> str:
+    console = Console(width=width, file=io.StringIO(), color_system=None)
+    with console.capture() as capture:
+        console.print(renderable)
+    return capture.get()
+
+
+def shown(app: CorsInspectorApp, selector: str) -> str:
+    """The text of a widget, lines joined and spaces collapsed (wrapping does not matter)."""
+    return " ".join(text_of(app.query_one(selector, Static).content).split())
+
+
+def table_lines(app: CorsInspectorApp) -> list[str]:
+    """The request lines as on screen (titles excluded)."""
+    table = app.query_one(RequestList)
+    return [table.render_line(y).text for y in range(1, table.size.height)]
+
+
+async def go_to(pilot: Pilot, wanted: Callable[[Decision], bool]) -> Decision:
+    """Move the cursor with the keys to the first line whose decision is `wanted`."""
+    app = pilot.app
+    assert isinstance(app, CorsInspectorApp)
+    index = next(
+        i
+        for i, (row, child) in enumerate(app.store.lines)
+        if wanted(row.decision if child < 0 else row.preflights[child])
+    )
+    await pilot.press("home", *["down"] * index)
+    decision = app.store.selected_decision
+    assert decision is not None and wanted(decision)
+    return decision
+
+
+def blocked(decision: Decision) -> bool:
+    return decision.verdict == "blocked"
+
+
+async def test_scope_keys_filter_the_table():
+    app = offline_app("missing-middleware", "healthy-session")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        everything = len(app.store.lines)
+        await pilot.press("b")
+        assert {row.decision.verdict for row, _ in app.store.lines} == {"blocked"}
+        assert all("✘ blocked" in line for line in table_lines(app) if line.strip())
+        assert app.query_one("#scope-blocked").has_class("-active")
+        await pilot.press("c")
+        assert all(row.decision.is_cors for row, _ in app.store.lines)
+        assert len(app.store.lines) < everything  # the pages' navigations are not CORS
+        await pilot.press("a")
+        assert len(app.store.lines) == everything
+        assert app.query_one("#scope-all").has_class("-active")
+
+
+async def test_backend_picker_filters_by_backend():
+    app = offline_app("missing-middleware", "healthy-session")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("o")
+        assert isinstance(app.screen, BackendPicker)
+        wanted = sorted(app.store.backends)[1]  # options: "All backends", then sorted ones
+        await pilot.press("down", "down", "enter")
+        assert not isinstance(app.screen, BackendPicker)
+        assert app.store.filter.backend == wanted
+        assert {row.backend for row, _ in app.store.lines} == {wanted}
+        assert wanted in str(app.query_one("#backend").label)
+        await pilot.press("o", "home", "enter")  # back to every backend
+        assert app.store.filter.backend is None
+
+
+async def test_search_narrows_the_table_and_enter_returns_to_it():
+    app = offline_app("wildcard-with-credentials", "healthy-session")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"who-am-i")
+        assert app.store.lines
+        assert all("who-am-i" in row.decision.url for row, _ in app.store.lines)
+        await pilot.press("enter")
+        assert isinstance(app.focused, RequestList)
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"nothing-like-this")
+        assert app.store.lines == []
+        await pilot.press("escape")
+        assert isinstance(app.focused, RequestList)
+
+
+async def test_enter_opens_the_detail_of_the_selected_request():
+    app = offline_app("header-not-allowed")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not app.detail.display
+        decision = await go_to(pilot, blocked)
+        await pilot.press("enter")
+        assert app.detail.display and app.detail.decision is decision
+        trace = shown(app, "#trace-view")
+        assert decision.explanation in trace
+        assert "Chromium: Access to fetch at" in trace
+        assert "Firefox: CORSPreflightDidNotSucceed" in trace
+        assert "✘ Preflight status 400 200-299" in trace  # the failing step: observed, needed
+        await pilot.press("h")
+        assert app.detail.tab == "headers"
+        request = shown(app, "#request-headers")
+        assert "• Access-Control-Request-Headers" in request  # CORS headers are marked
+        assert "• Origin" in request
+        response = shown(app, "#response-headers")
+        assert "Response 400 Bad Request" in response
+        await pilot.press("down")  # the detail follows the cursor
+        assert app.detail.decision is app.store.selected_decision
+        await pilot.press("escape")
+        assert not app.detail.display
+
+
+async def test_the_headers_the_failing_check_named_are_marked():
+    app = offline_app("duplicate-allow-origin")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        decision = await go_to(pilot, lambda d: d.reason == "MultipleAllowOriginValues")
+        await pilot.press("h")
+        response = shown(app, "#response-headers")
+        assert response.count("✘ Access-Control-Allow-Origin") == 2, response
+        assert decision.failed_parameter
+
+
+async def test_a_header_the_failing_check_wanted_is_shown_absent():
+    app = offline_app("missing-middleware")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await go_to(pilot, lambda d: d.reason == "MissingAllowOriginHeader")
+        await pilot.press("h")
+        assert "✘ Access-Control-Allow-Origin (absent)" in shown(app, "#response-headers")
+
+
+async def test_the_fix_is_computed_when_asked_for_and_copied():
+    app = offline_app("method-not-allowed")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not app.workers  # nothing computed before someone looks at a fix
+        decision = await go_to(pilot, blocked)
+        await pilot.press("f")
+        await settle(pilot)
+        fix = shown(app, "#fix-view")
+        assert "app.add_middleware(" in fix and "verified with Starlette" in fix
+        await pilot.press("y")
+        backend = backend_of(decision)
+        expected = suggestions_for(decisions("method-not-allowed"))[backend].config.to_python()
+        assert app.clipboard == expected
+        assert '"DELETE"' in app.clipboard  # the method the preflight was refused
+
+
+async def test_save_the_fix_to_a_file(tmp_path: Path):
+    app = offline_app("origin-not-listed")
+    target = tmp_path / "cors_fix.py"
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await go_to(pilot, blocked)
+        await pilot.press("y")  # not until the detail is open: nothing happens
+        assert app.clipboard == ""
+        await pilot.press("f")
+        await settle(pilot)
+        await pilot.press("w")
+        assert isinstance(app.screen, SaveDialog)
+        await pilot.press("escape")  # cancelled: nothing written
+        assert not isinstance(app.screen, SaveDialog)
+        await pilot.press("w")
+        app.screen.query_one(Input).value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+    text = target.read_text()
+    assert text.startswith("# CORSMiddleware for http://localhost:")
+    assert "# ✔ verified with Starlette" in text
+    assert "app.add_middleware(\n    CORSMiddleware,\n    allow_origins=[" in text
+    compile(text, str(target), "exec")  # it is Python
+
+
+async def test_secrets_are_masked_until_revealed():
+    app = offline_app("auth-before-cors")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        decision = await go_to(
+            pilot, lambda d: d.exchange is not None and "cookie" in d.exchange.request.headers
+        )
+        assert decision.exchange is not None
+        cookie = decision.exchange.request.headers.get("cookie")
+        assert cookie
+        await pilot.press("enter", "h")
+        request = app.query_one("#request-headers", HeaderView)
+        assert "[redacted]" in text_of(request.content)
+        assert cookie not in text_of(request.content)
+        assert "SECRETS REVEALED" not in shown(app, "#status")
+        await pilot.press("r")
+        assert cookie in text_of(request.content)
+        assert "SECRETS REVEALED" in shown(app, "#status")
+        await pilot.press("r")
+        assert cookie not in text_of(request.content)
+        assert "SECRETS REVEALED" not in shown(app, "#status")
+
+
+async def test_help_screen():
+    app = offline_app("healthy-session")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        help_text = text_of(app.screen.query_one(Static).content)
+        assert "Copy the fix to the clipboard" in help_text
+        assert "Only blocked requests" in help_text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_summary_screen_counts_and_fix_per_backend():
+    app = offline_app("missing-middleware", "healthy-session")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, SummaryScreen)
+        summaries = list(app.screen.query("BackendSummary"))
+        assert len(summaries) == 2
+        # The backend with something blocked comes first.
+        first = " ".join(text_of(summaries[0].content).split())
+        assert "1 ✘ blocked MissingAllowOriginHeader" in first
+        assert "Fix for http://localhost:" in first and "verified with Starlette" in first
+        assert "Nothing blocked" in text_of(summaries[1].content)
+        await pilot.press("y")  # acts on the backend in focus
+        assert app.clipboard.startswith("app.add_middleware(")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SummaryScreen)
+
+
+async def test_preflights_fold_under_their_request():
+    app = offline_app("healthy-session", "method-not-allowed")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        put = await go_to(pilot, lambda d: d.method == "PUT" and d.verdict == "allowed")
+        lines = table_lines(app)
+        cursor = app.store.cursor
+        assert "▸ PUT" in lines[cursor]
+        assert not any("└ OPTIONS" in line for line in lines)
+        await pilot.press("space")
+        lines = table_lines(app)
+        assert "▾ PUT" in lines[cursor]
+        assert "└ OPTIONS" in lines[cursor + 1]
+        assert "✔ allowed" in lines[cursor + 1]
+        await pilot.press("down", "enter")
+        preflight = app.detail.decision
+        assert preflight is not None and preflight.preflight_for == put.flow_id
+        await pilot.press("space")  # folds again, back on the request
+        assert app.store.selected_decision is put
+        # A preflight whose request was never sent stands alone, with its own verdict.
+        never_sent = [
+            line for line in table_lines(app) if line.split()[1:2] == ["OPTIONS"] and "✘" in line
+        ]
+        assert len(never_sent) == 3  # PUT, DELETE and patch were refused at the preflight
+
+
+async def test_live_traffic_while_the_user_has_scrolled_away():
+    traffic = list(Analyzer().run(multiplied(exchanges("healthy-session"), 300)))
+    first, second, third = traffic[:150], traffic[150:250], traffic[250:]
+    app = CorsInspectorApp(Store())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("end")  # follow, as live mode starts
+        table = app.query_one(RequestList)
+
+        async def from_the_proxy(batch: list[Decision]) -> None:
+            # As LiveProxy hands batches over: call_from_thread, from another thread.
+            await asyncio.to_thread(app.call_from_thread, app.add_decisions, batch)
+            await pilot.pause()
+
+        await from_the_proxy(first)
+        assert table.follow
+        assert app.store.cursor == len(app.store.lines) - 1
+        assert table.scroll_y == table.max_scroll_y > 0
+        await pilot.press(*["up"] * 40)
+        assert not table.follow
+        where, top = app.store.selected, table.scroll_y
+        before = len(app.store.lines)
+        await from_the_proxy(second)
+        await from_the_proxy(third)
+        assert app.store.selected == where and table.scroll_y == top  # the view stays put
+        arrived = len(app.store.lines) - before
+        assert arrived > 0 and table.unseen == arrived
+        hint = app.query_one("#new-hint", Static)
+        assert hint.display
+        assert f"{arrived} new requests — press End to follow" in text_of(hint.content)
+        await pilot.press("end")
+        assert table.follow and not hint.display
+        assert app.store.cursor == len(app.store.lines) - 1
+
+
+async def test_an_unreadable_file_is_one_line_and_the_rest_is_shown(tmp_path: Path):
+    broken = tmp_path / "broken.har"
+    broken.write_text('{"log": {"entries": [')
+    app = CorsInspectorApp(Store(), files=[broken, sample("healthy-session")])
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert len(app.problems) == 1
+        problem = app.problems[0]
+        assert problem.startswith(str(broken)) and "\n" not in problem
+        assert app.store.rows  # the readable file is shown
+        assert "1 problem" in shown(app, "#status")
+        toasts = [str(toast.render()) for toast in app.screen.query("Toast")]
+        assert any(str(broken) in toast for toast in toasts)
+
+
+async def test_command_palette_runs_the_main_actions():
+    app = offline_app("missing-middleware", "healthy-session")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"blocked")
+        await pilot.pause(0.5)  # the palette searches its providers asynchronously
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.store.filter.scope == "blocked"
+        backend = app.store.cors_backends()[0]
+        await pilot.press("ctrl+p", *backend.rpartition(":")[2])  # its port
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.store.filter.backend == backend
+
+
+async def test_mouse_click_opens_a_request_and_unfolds_a_preflight():
+    app = offline_app("healthy-session")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        put = next(i for i, (row, _) in enumerate(app.store.lines) if row.preflights)
+        # Line 0 of the list is the column titles.
+        await pilot.click(RequestList, offset=(20, put + 1))
+        assert app.detail.display and app.detail.decision is app.store.rows[put].decision
+        await pilot.click(RequestList, offset=(0, put + 1))  # on the ▸
+        assert app.store.rows[put].expanded
+        assert "└ OPTIONS" in table_lines(app)[put + 1]
+
+
+async def test_themes_apply():
+    app = offline_app("missing-middleware")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for theme in ("textual-light", "gruvbox", "ansi-dark"):
+            app.theme = theme
+            await pilot.press("b", "enter", "h")
+            await pilot.pause()
+            assert "✘ blocked" in table_lines(app)[0]
+            await pilot.press("escape", "a")

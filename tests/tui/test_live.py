@@ -1,0 +1,71 @@
+"""Live mode wired for real: mitmproxy in the app's thread worker, a loopback backend, one
+request through the proxy, its row in the table, a clean quit."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from cors_inspector.proxy import ProxySettings
+from cors_inspector.tui.app import CorsInspectorApp
+from cors_inspector.tui.store import Store
+from tests.browser import servers
+from tests.live.support import start_backend, wait_until_listening
+from tests.live.test_passive import fetch_through
+
+from .conftest import SIZE
+
+DEADLINE_S = 30.0
+# What a page on http://localhost:3000 sends with fetch(): the backend answers without
+# Access-Control-Allow-Origin (tests/live/fixed_backend.py, /blocked).
+REQUEST = (
+    "GET http://127.0.0.1:{port}/blocked HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    "Origin: http://localhost:3000\r\nSec-Fetch-Mode: cors\r\nConnection: close\r\n\r\n"
+)
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+async def eventually(pilot: Pilot, condition: Callable[[], object], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+async def test_a_request_through_the_live_proxy_appears_in_the_table(tmp_path: Path):
+    saved = tmp_path / "flows.mitm"
+    with ExitStack() as stack:
+        backend, backend_port = start_backend(stack, tmp_path)  # stopped by its pid
+        wait_until_listening((backend, backend_port))
+        (proxy_port,) = servers.free_ports(1, backend_port)
+        settings = ProxySettings(listen_port=proxy_port, save=str(saved))
+        app = CorsInspectorApp(Store(scope="cors"), proxy=settings)
+        async with app.run_test(size=SIZE) as pilot:
+            assert app.sub_title == f"live: proxy on http://127.0.0.1:{proxy_port}"
+            await eventually(pilot, lambda: listening(proxy_port), "the proxy to listen")
+            raw = REQUEST.format(port=backend_port).encode()
+            answer = await asyncio.to_thread(fetch_through, proxy_port, raw)
+            assert answer.endswith(b'{"items":3}')  # the proxy passed it through
+            await eventually(pilot, lambda: app.store.rows, "the request's row")
+            row = app.store.rows[0]
+            assert row.decision.url == f"http://127.0.0.1:{backend_port}/blocked"
+            assert row.decision.reason == "MissingAllowOriginHeader"
+            line = app.query_one("#request-list").render_line(1).text
+            assert "✘ blocked" in line and "MissingAllowOriginHeader" in line
+            await pilot.press("q")
+        assert not listening(proxy_port)  # the proxy's thread ended with the app
+        assert not [worker for worker in app.workers if not worker.is_finished]
+    assert saved.stat().st_size > 0  # --save reached the addon
