@@ -71,9 +71,7 @@ def main() -> None:
     results: dict[bool, list[tuple[float, list[float]]]] = {False: [], True: []}
     for _ in range(args.rounds):
         for use_addon in (False, True):
-            results[use_addon].append(
-                measure(use_addon, args.requests, args.connections, workdir)
-            )
+            results[use_addon].append(measure(use_addon, args.requests, args.connections, workdir))
     best = {key: max(runs, key=lambda run: run[0]) for key, runs in results.items()}
     ratio = best[True][0] / best[False][0]
     report(

@@ -30,17 +30,20 @@ class Row:
     backend: str
     expanded: bool = False
     _haystack: str = ""
+    cors: bool = field(init=False)  # decided once: filters test these on every row
+    blocked: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        # A row with preflights is an actual CORS request, so its own kind says enough.
+        self.cors = self.decision.is_cors
+        self.blocked = self.decision.verdict == "blocked" or any(
+            preflight.verdict == "blocked" for preflight in self.preflights
+        )
 
     @property
     def decisions(self) -> list[Decision]:
         """Capture order: the preflights first, then the request they served."""
         return [*self.preflights, self.decision]
-
-    @property
-    def blocked(self) -> bool:
-        return self.decision.verdict == "blocked" or any(
-            preflight.verdict == "blocked" for preflight in self.preflights
-        )
 
     def haystack(self) -> str:
         """What free-text search looks through; built on the first search only."""
@@ -67,12 +70,21 @@ class Filter:
     def matches(self, row: Row) -> bool:
         if self.backend is not None and row.backend != self.backend:
             return False
-        # A row with preflights is an actual CORS request, so its own kind says enough.
-        if self.scope == "cors" and not row.decision.is_cors:
+        if self.scope == "cors" and not row.cors:
             return False
         if self.scope == "blocked" and not row.blocked:
             return False
         return not self.search or self.search in row.haystack()
+
+    def select(self, rows: list[Row]) -> list[Row]:
+        """The rows that match, in order (the common filters without a per-row call)."""
+        if self.backend is None and not self.search:
+            if self.scope == "all":
+                return rows
+            if self.scope == "cors":
+                return [row for row in rows if row.cors]
+            return [row for row in rows if row.blocked]
+        return [row for row in rows if self.matches(row)]
 
 
 @dataclass(slots=True)
@@ -197,11 +209,10 @@ class Store:
         selected = self.selected
         self.filter = wanted
         lines: list[Line] = []
-        for row in self.rows:
-            if wanted.matches(row):
-                lines.append((row, -1))
-                if row.expanded:
-                    lines.extend((row, i) for i in range(len(row.preflights)))
+        for row in wanted.select(self.rows):
+            lines.append((row, -1))
+            if row.expanded:
+                lines.extend((row, i) for i in range(len(row.preflights)))
         self.lines = lines
         self.cursor = self.index_of(selected)
 
