@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mitmproxy import command, ctx, flow, hooks, http, types
 
 from .decision_log import DecisionLog, FlowSaver, open_private
-from .engine import Analyzer, Decision
+from .engine import Analyzer, Decision, Exchange, Headers, Request, Response
 from .engine.origins import origin_of
 from .readers.mitm import exchange_from_flow
 from .records import to_json_line
@@ -27,8 +28,8 @@ from .redact import redact_text
 logger = logging.getLogger(__name__)
 
 BLOCKED_MARK = ":no_entry:"
-TICK_SECONDS = 1.0  # how often waiting preflights are settled when traffic is idle
-KEEP_DECISIONS = 10_000  # recent decisions kept for the commands (bounded memory)
+TICK_SECONDS = 0.1  # how often lines are printed and idle-time preflights settled
+KEEP_RECENT = 10_000  # recent exchanges kept for the commands (bounded memory)
 LINE_STYLE = {"allowed": "\x1b[32m✔", "blocked": "\x1b[1;31m✘", "unknown": "\x1b[33m?"}
 
 
@@ -43,6 +44,50 @@ def decision_line(decision: Decision, redact: bool = True) -> str:
     return line
 
 
+Snapshot = tuple  # an Exchange as plain data (see snapshot/restore)
+
+
+def snapshot(exchange: Exchange) -> Snapshot:
+    """An Exchange as nested tuples of strings and numbers, which the GC does not track."""
+    request, response = exchange.request, exchange.response
+    kept_response = None
+    if response is not None:
+        kept_response = (
+            response.status,
+            response.headers.pairs,
+            response.reason,
+            response.body_head,
+        )
+    return (
+        exchange.id,
+        exchange.started,
+        request.method,
+        request.url,
+        request.headers.pairs,
+        kept_response,
+        exchange.ended,
+        exchange.error,
+        exchange.answered_by_proxy,
+    )
+
+
+def restore(kept: Snapshot) -> Exchange:
+    id_, started, method, url, pairs, kept_response, ended, error, by_proxy = kept
+    response = None
+    if kept_response is not None:
+        status, response_pairs, reason, body_head = kept_response
+        response = Response(status, Headers(response_pairs), reason, body_head)
+    return Exchange(
+        id_,
+        started,
+        Request(method, url, Headers(pairs)),
+        response,
+        ended,
+        error,
+        answered_by_proxy=by_proxy,
+    )
+
+
 class CorsInspector:
     """Rebuilds the browser's CORS decision for every flow through the proxy."""
 
@@ -50,11 +95,15 @@ class CorsInspector:
         self.analyzer = Analyzer()
         self.internal_errors = 0
         self.on_decision = on_decision  # e.g. the TUI's feed
-        self.decisions: OrderedDict[str, Decision] = OrderedDict()
+        # Plain tuples, not Exchange objects: the cycle collector skips them, where thousands of
+        # kept objects would make every full collection a visible pause on the proxy.
+        self._recent: deque[Snapshot] = deque(maxlen=KEEP_RECENT)
+        self._judged: dict[str, None] = {}  # ids of flows decided (an ordered set, bounded)
         self._waiting: dict[str, http.HTTPFlow] = {}  # fed, not yet decided
         self._log: DecisionLog | None = None
         self._saver: FlowSaver | None = None
         self._print_lines = False
+        self._lines: list[str] = []  # printed by the ticker
         self._cors_only = True
         self._redact = True
         self._ticker: asyncio.Task | None = None
@@ -119,11 +168,23 @@ class CorsInspector:
         while True:
             await asyncio.sleep(TICK_SECONDS)
             self._guarded(lambda: self._publish_all(self.analyzer.tick(time.time())))
+            self._guarded(self._print_pending)
+
+    def _print_pending(self) -> None:
+        """Write out what the last tick produced at once: a write per flow costs the proxy."""
+        if self._lines:
+            lines, self._lines = self._lines, []
+            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.flush()
+        for writer in (self._log, self._saver):
+            if writer:
+                writer.flush()
 
     def done(self) -> None:
         if self._ticker:
             self._ticker.cancel()
         self._guarded(lambda: self._publish_all(self.analyzer.finish()))
+        self._guarded(self._print_pending)
         for writer in (self._log, self._saver):
             if writer:
                 writer.close()
@@ -145,12 +206,14 @@ class CorsInspector:
             logger.exception("cors-inspector: internal error (traffic is unaffected)")
 
     def _judge(self, f: http.HTTPFlow) -> None:
-        if f.id in self._waiting or f.id in self.decisions:
+        if f.id in self._waiting or f.id in self._judged:
             return  # a flow gets one decision (e.g. an error after the response)
         if self._saver:
             self._saver.add(f)
         self._waiting[f.id] = f
-        self._publish_all(self.analyzer.feed(exchange_from_flow(f)))
+        exchange = exchange_from_flow(f)
+        self._recent.append(snapshot(exchange))
+        self._publish_all(self.analyzer.feed(exchange))
 
     def _publish_all(self, decisions: list[Decision]) -> None:
         changed = []
@@ -163,16 +226,16 @@ class CorsInspector:
 
     def _publish(self, decision: Decision, f: http.HTTPFlow) -> bool:
         """Record, show and hand on one decision; True when the flow's marking changed."""
-        self.decisions[decision.flow_id] = decision
-        while len(self.decisions) > KEEP_DECISIONS:
-            self.decisions.popitem(last=False)
+        self._judged[decision.flow_id] = None
+        if len(self._judged) > KEEP_RECENT:
+            del self._judged[next(iter(self._judged))]
         if self.on_decision:
             self.on_decision(decision)
         reported = decision.is_cors or not self._cors_only
         if self._log and reported:
             self._log.write(decision)
         if self._print_lines and reported:
-            print(decision_line(decision, self._redact), flush=True)
+            self._lines.append(decision_line(decision, self._redact))
         if decision.verdict != "blocked":
             return False
         f.marked = BLOCKED_MARK
@@ -182,14 +245,20 @@ class CorsInspector:
 
     # -- commands -----------------------------------------------------------------------------
 
+    def recent_decisions(self) -> dict[str, Decision]:
+        """The recent flows judged again (commands are rare; the hot path keeps only data)."""
+        judged = Analyzer().run(restore(kept) for kept in self._recent)
+        return {decision.flow_id: decision for decision in judged}
+
     @command.command("cors.explain")
     def explain(self, flows: Sequence[flow.Flow]) -> str:
         """Why the browser allowed or blocked each flow."""
+        recent = self.recent_decisions()
         lines = []
         for f in flows:
-            decision = self.decisions.get(f.id)
+            decision = recent.get(f.id)
             if decision is None:
-                lines.append(f"{f.id}: not judged (yet)")
+                lines.append(f"{f.id}: not judged (yet, or no longer among the recent flows)")
             else:
                 lines.append(f"{decision.verdict} {decision.reason or ''}: {decision.explanation}")
         return "\n".join(lines)
@@ -200,7 +269,7 @@ class CorsInspector:
         from .fix_report import suggestions_for
 
         backends = {origin_of(f.request.url) for f in flows if isinstance(f, http.HTTPFlow)}
-        suggestions = suggestions_for(self.decisions.values())
+        suggestions = suggestions_for(self.recent_decisions().values())
         texts = []
         for backend in sorted(b for b in backends if b):
             suggestion = suggestions.get(backend)
@@ -219,8 +288,9 @@ class CorsInspector:
     @command.command("cors.export")
     def export(self, path: types.Path) -> None:
         """Write the recent decisions to a JSON Lines file."""
+        recent = self.recent_decisions()
         with open_private(Path(path).expanduser(), "a") as out:
-            for decision in self.decisions.values():
+            for decision in recent.values():
                 line = to_json_line(decision)
                 out.write((redact_text(line) if self._redact else line) + "\n")
-        logger.info(f"cors-inspector: {len(self.decisions)} decisions written to {path}")
+        logger.info(f"cors-inspector: {len(recent)} decisions written to {path}")

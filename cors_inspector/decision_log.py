@@ -1,6 +1,7 @@
 """Write what the proxy sees: the JSON Lines decision log and the saved flows.
 
-Both are created readable by the user only, flushed as they are written, and redacted
+Both are created readable by the user only, flushed within a tick of the addon (0.1 s: a
+write call per flow would cost the proxy more than judging it does), and redacted
 unless the user asks otherwise. The decision log is rotated past a size.
 """
 
@@ -35,13 +36,18 @@ class DecisionLog:
         self.max_bytes = max_bytes
         self.redact = redact
         self._file = open_private(path, "a")
+        self._size = path.stat().st_size  # counted here: asking the file would flush it
 
     def write(self, decision: Decision) -> None:
         line = to_json_line(decision)
-        self._file.write((redact_text(line) if self.redact else line) + "\n")
-        self._file.flush()
-        if self.max_bytes and self._file.tell() >= self.max_bytes:
+        line = (redact_text(line) if self.redact else line) + "\n"
+        self._file.write(line)
+        self._size += len(line)
+        if self.max_bytes and self._size >= self.max_bytes:
             self._rotate()
+
+    def flush(self) -> None:
+        self._file.flush()
 
     def _rotate(self) -> None:
         self._file.close()
@@ -51,6 +57,7 @@ class DecisionLog:
                 older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
         self.path.replace(self.path.with_name(f"{self.path.name}.1"))
         self._file = open_private(self.path, "a")
+        self._size = 0
 
     def close(self) -> None:
         self._file.close()
@@ -66,6 +73,8 @@ class FlowSaver:
 
     def add(self, flow: HTTPFlow) -> None:
         self._writer.add(redact_flow(flow) if self.redact else flow)
+
+    def flush(self) -> None:
         self._file.flush()
 
     def close(self) -> None:

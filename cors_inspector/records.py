@@ -5,7 +5,7 @@ documented in README.md; add fields, never rename or remove them).
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import time
 from typing import Any
 
 import orjson
@@ -15,12 +15,19 @@ from .engine.decision import Decision
 SCHEMA_VERSION = 1
 
 
+_last_second: tuple[int, str] = (-1, "")  # requests come many to a second
+
+
 def iso_time(timestamp: float) -> str:
-    return (
-        datetime.fromtimestamp(timestamp, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    """`2026-11-21T15:41:26.123Z` (UTC, milliseconds)."""
+    global _last_second
+    second = int(timestamp // 1)
+    micros = round((timestamp - second) * 1e6)  # as datetime rounds, then truncates to ms
+    if micros == 1_000_000:
+        second, micros = second + 1, 0
+    if second != _last_second[0]:
+        _last_second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{_last_second[1]}.{micros // 1000:03d}Z"
 
 
 def to_record(decision: Decision, source: str | None = None) -> dict[str, Any]:

@@ -120,3 +120,13 @@ def test_proxy_options_work_before_and_after_the_command(argv):
     from cors_inspector.cli import build_parser
 
     assert build_parser().parse_args(argv).listen_port == 9090
+
+
+def test_iso_time_matches_datetime():
+    from datetime import UTC, datetime
+
+    from cors_inspector.records import iso_time
+
+    for stamp in (0.0, 1.0009995, 1.9999996, 86399.999, 1795276755.5570662):
+        expected = datetime.fromtimestamp(stamp, UTC).isoformat(timespec="milliseconds")
+        assert iso_time(stamp) == expected.replace("+00:00", "Z")
