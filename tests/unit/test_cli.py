@@ -130,3 +130,12 @@ def test_iso_time_matches_datetime():
     for stamp in (0.0, 1.0009995, 1.9999996, 86399.999, 1795276755.5570662):
         expected = datetime.fromtimestamp(stamp, UTC).isoformat(timespec="milliseconds")
         assert iso_time(stamp) == expected.replace("+00:00", "Z")
+
+
+def test_browser_command_without_chromium_explains_firefox(monkeypatch, capsys):
+    from cors_inspector import browser
+
+    monkeypatch.setattr(browser, "find_browser", lambda: None)
+    assert browser.run_browser("about:blank", "127.0.0.1", 8080, headless=True) == 2
+    err = capsys.readouterr().err
+    assert "Firefox" in err and "network.proxy.allow_hijacking_localhost" in err

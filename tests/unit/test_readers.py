@@ -199,3 +199,27 @@ def test_har_with_bad_entries_yields_the_good_ones_then_says_what_was_skipped(tm
     with pytest.raises(CaptureError, match=r"2 HAR entries skipped \(entry 2: no 'startedDate"):
         seen.extend(read_capture(path))
     assert len(seen) == 2
+
+
+def test_http2_websocket_and_streamed_flows_are_read_and_judged(tmp_path):
+    """HTTP/2 (lower-case names), a WebSocket upgrade, a streamed body with no content."""
+    from cors_inspector.engine import Analyzer
+
+    h2 = _flow(
+        b"GET",
+        b"/a",
+        [(b"origin", b"http://localhost:3000"), (b"sec-fetch-mode", b"cors")],
+        200,
+        [(b"access-control-allow-origin", b"http://localhost:3000")],
+    )
+    h2.request.http_version = h2.response.http_version = "HTTP/2.0"
+    socket = tflow.twebsocketflow()
+    socket.request.headers["Origin"] = "http://localhost:3000"
+    streamed = _flow(b"GET", b"/big", [(b"Origin", b"http://localhost:3000")], 200, [])
+    streamed.response.raw_content = None
+    decisions = list(Analyzer().run(read_capture(_write(tmp_path, [h2, socket, streamed]))))
+    assert [(d.kind, d.verdict) for d in decisions] == [
+        ("actual", "allowed"),
+        ("not-cors", "not-applicable"),  # the WebSocket handshake: no CORS check
+        ("actual", "blocked"),
+    ]
