@@ -98,6 +98,17 @@ The same addon runs under mitmproxy's own tools:
 """
 
 
+BROWSER_EPILOG = """\
+examples:
+  cors-inspector                                   terminal 1: the proxy and the TUI
+  cors-inspector browser http://localhost:3000     terminal 2: your page, through the proxy
+  cors-inspector browser --proxy-port 9090 http://localhost:5173
+
+Chromium or Chrome is looked up on the PATH (and in /Applications on macOS). The profile is
+deleted when the browser exits. Without either, it says how to set up Firefox instead.
+"""
+
+
 def bundled_sample() -> Path:
     return Path(str(resources.files("cors_inspector") / "samples" / "demo.mitm"))
 
@@ -178,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start Chromium or Chrome with a throwaway profile that sends everything "
         "(localhost included) through the proxy and trusts mitmproxy's certificate for that "
         "profile only. Start the proxy first (cors-inspector, or cors-inspector proxy).",
+        epilog=BROWSER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     browser.add_argument(
         "url",
