@@ -371,13 +371,15 @@ def run_analyze(args: argparse.Namespace) -> int:
     problems: list[CaptureError] = []
     blocked = False
     if args.format == "jsonl":
-        from .records import to_json_line
+        from .records import to_json_bytes
 
-        out = sys.stdout
+        sys.stdout.flush()
+        out = sys.stdout.buffer  # UTF-8 lines straight from the encoder
         for decision in _decisions(paths, problems):
             blocked = blocked or decision.verdict == "blocked"
             if keep(decision):
-                out.write(to_json_line(decision) + "\n")
+                out.write(to_json_bytes(decision) + b"\n")
+        out.flush()
     else:
         everything = list(_decisions(paths, problems))
         blocked = any(decision.verdict == "blocked" for decision in everything)

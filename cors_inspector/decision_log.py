@@ -15,8 +15,8 @@ from mitmproxy.http import HTTPFlow
 from mitmproxy.io import FlowWriter
 
 from .engine import Decision
-from .records import to_json_line
-from .redact import redact_flow, redact_text
+from .records import to_json_bytes
+from .redact import redact_flow, redact_line
 
 PRIVATE_FILE = 0o600
 BACKUPS = 3
@@ -35,12 +35,12 @@ class DecisionLog:
         self.path = path
         self.max_bytes = max_bytes
         self.redact = redact
-        self._file = open_private(path, "a")
+        self._file = open_private(path, "ab")
         self._size = path.stat().st_size  # counted here: asking the file would flush it
 
     def write(self, decision: Decision) -> None:
-        line = to_json_line(decision)
-        line = (redact_text(line) if self.redact else line) + "\n"
+        line = to_json_bytes(decision)
+        line = (redact_line(line) if self.redact else line) + b"\n"
         self._file.write(line)
         self._size += len(line)
         if self.max_bytes and self._size >= self.max_bytes:
@@ -56,7 +56,7 @@ class DecisionLog:
             if older.exists():
                 older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
         self.path.replace(self.path.with_name(f"{self.path.name}.1"))
-        self._file = open_private(self.path, "a")
+        self._file = open_private(self.path, "ab")
         self._size = 0
 
     def close(self) -> None:

@@ -67,9 +67,14 @@ def to_record(decision: Decision, source: str | None = None) -> dict[str, Any]:
     return record
 
 
-def to_json_line(decision: Decision, source: str | None = None) -> str:
+def to_json_bytes(decision: Decision, source: str | None = None) -> bytes:
+    """The record as one line of UTF-8 JSON (no newline)."""
     record = to_record(decision, source)
     try:
-        return orjson.dumps(record).decode()
+        return orjson.dumps(record)
     except TypeError:  # e.g. a lone surrogate from a HAR's \ud800 escape: orjson refuses it
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(record, separators=(",", ":")).encode()  # escaped: plain ASCII
+
+
+def to_json_line(decision: Decision, source: str | None = None) -> str:
+    return to_json_bytes(decision, source).decode()

@@ -22,6 +22,11 @@ def redact_text(text: str) -> str:
     return _USERINFO.sub(rf"\1{MASK}@", text)
 
 
+def redact_line(line: bytes) -> bytes:
+    """`redact_text` for a UTF-8 line (decoded only when it may hold userinfo)."""
+    return redact_text(line.decode()).encode() if b"@" in line else line
+
+
 def redact_flow(flow: HTTPFlow) -> HTTPFlow:
     """A copy of `flow` with secret header values and URL userinfo masked."""
     copy = flow.copy()
