@@ -3,6 +3,7 @@ without the addon). Each is stopped by its pid when the ExitStack unwinds."""
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from contextlib import ExitStack
@@ -51,3 +52,12 @@ def wait_until_listening(*started: tuple[servers.Process, int]) -> None:
     deadline = time.monotonic() + servers.READY_TIMEOUT_S
     for process, port in started:
         process.wait_for_port(port, deadline)
+
+
+def fetch_through(proxy_port: int, raw: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", proxy_port), timeout=10) as conn:
+        conn.sendall(raw)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,11 +1,10 @@
 """The addon is passive: the bytes a client receives through mitmdump are the same with and
 without it, for allowed and blocked requests (real mitmdump, real loopback backend)."""
 
-import socket
 from contextlib import ExitStack
 from pathlib import Path
 
-from tests.live.support import start_backend, start_mitmdump, wait_until_listening
+from tests.live.support import fetch_through, start_backend, start_mitmdump, wait_until_listening
 from tests.live.support import with_addon as with_addon_options
 
 REQUESTS = {
@@ -18,15 +17,6 @@ REQUESTS = {
     b"Host: 127.0.0.1:{port}\r\nOrigin: http://localhost:3000\r\n"
     b"Access-Control-Request-Method: PUT\r\nConnection: close\r\n\r\n",
 }
-
-
-def fetch_through(proxy_port: int, raw: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", proxy_port), timeout=10) as conn:
-        conn.sendall(raw)
-        chunks = []
-        while chunk := conn.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def run(with_addon: bool, tmp_path: Path) -> tuple[dict[str, bytes], str]:

@@ -16,8 +16,7 @@ from cors_inspector.proxy import ProxySettings
 from cors_inspector.tui.app import CorsInspectorApp
 from cors_inspector.tui.store import Store
 from tests.browser import servers
-from tests.live.support import start_backend, wait_until_listening
-from tests.live.test_passive import fetch_through
+from tests.live.support import fetch_through, start_backend, wait_until_listening
 
 from .conftest import SIZE
 
