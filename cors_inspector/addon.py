@@ -1,4 +1,4 @@
-"""The mitmproxy addon: judge each flow as its response (or error) arrives.
+"""The mitmproxy addon: judge each flow once its response (or error) has gone on.
 
 Passive: it never alters the traffic, and an error inside it is logged and counted, never
 raised into mitmproxy. Blocked flows are marked (`flow.marked`, `flow.comment`) so that
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import marshal
 import sys
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from mitmproxy import command, ctx, flow, hooks, http, types
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 BLOCKED_MARK = ":no_entry:"
 TICK_SECONDS = 0.1  # how often lines are printed and idle-time preflights settled
+JUDGE_DELAY = 0.005  # a finished flow is judged this soon after mitmproxy has sent it on
 KEEP_RECENT = 10_000  # recent exchanges kept for the commands (bounded memory)
 LINE_STYLE = {"allowed": "\x1b[32m✔", "blocked": "\x1b[1;31m✘", "unknown": "\x1b[33m?"}
 
@@ -44,11 +47,12 @@ def decision_line(decision: Decision, redact: bool = True) -> str:
     return line
 
 
-Snapshot = tuple  # an Exchange as plain data (see snapshot/restore)
+Snapshot = bytes  # an Exchange as marshalled plain data (see snapshot/restore)
 
 
 def snapshot(exchange: Exchange) -> Snapshot:
-    """An Exchange as nested tuples of strings and numbers, which the GC does not track."""
+    """An Exchange as one bytes object: thousands of kept tuples would be tracked by the
+    garbage collector, add to its young collections and make its full ones more frequent."""
     request, response = exchange.request, exchange.response
     kept_response = None
     if response is not None:
@@ -58,21 +62,23 @@ def snapshot(exchange: Exchange) -> Snapshot:
             response.reason,
             response.body_head,
         )
-    return (
-        exchange.id,
-        exchange.started,
-        request.method,
-        request.url,
-        request.headers.pairs,
-        kept_response,
-        exchange.ended,
-        exchange.error,
-        exchange.answered_by_proxy,
+    return marshal.dumps(
+        (
+            exchange.id,
+            exchange.started,
+            request.method,
+            request.url,
+            request.headers.pairs,
+            kept_response,
+            exchange.ended,
+            exchange.error,
+            exchange.answered_by_proxy,
+        )
     )
 
 
 def restore(kept: Snapshot) -> Exchange:
-    id_, started, method, url, pairs, kept_response, ended, error, by_proxy = kept
+    id_, started, method, url, pairs, kept_response, ended, error, by_proxy = marshal.loads(kept)
     response = None
     if kept_response is not None:
         status, response_pairs, reason, body_head = kept_response
@@ -95,10 +101,11 @@ class CorsInspector:
         self.analyzer = Analyzer()
         self.internal_errors = 0
         self.on_decision = on_decision  # e.g. the TUI's feed
-        # Plain tuples, not Exchange objects: the cycle collector skips them, where thousands of
-        # kept objects would make every full collection a visible pause on the proxy.
+        # Bytes, not Exchange objects: the cycle collector skips them, where thousands of kept
+        # objects would make every full collection a visible pause on the proxy.
         self._recent: deque[Snapshot] = deque(maxlen=KEEP_RECENT)
         self._judged: dict[str, None] = {}  # ids of flows decided (an ordered set, bounded)
+        self._arrived: list[http.HTTPFlow] = []  # finished, judged within JUDGE_DELAY
         self._waiting: dict[str, http.HTTPFlow] = {}  # fed, not yet decided
         self._log: DecisionLog | None = None
         self._saver: FlowSaver | None = None
@@ -107,6 +114,7 @@ class CorsInspector:
         self._cors_only = True
         self._redact = True
         self._ticker: asyncio.Task | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- mitmproxy lifecycle ------------------------------------------------------------------
 
@@ -162,7 +170,8 @@ class CorsInspector:
         self._redact = options.cors_redact
 
     def running(self) -> None:
-        self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+        self._loop = asyncio.get_running_loop()
+        self._ticker = self._loop.create_task(self._tick_forever())
 
     async def _tick_forever(self) -> None:
         while True:
@@ -183,6 +192,7 @@ class CorsInspector:
     def done(self) -> None:
         if self._ticker:
             self._ticker.cancel()
+        self.judge_arrived()
         self._guarded(lambda: self._publish_all(self.analyzer.finish()))
         self._guarded(self._print_pending)
         for writer in (self._log, self._saver):
@@ -191,11 +201,29 @@ class CorsInspector:
 
     # -- per flow -----------------------------------------------------------------------------
 
+    # The hooks only queue the flow: mitmproxy waits for a hook before it sends the response
+    # on, so judging here would delay the traffic. Judged a few milliseconds later, in small
+    # batches, it is not, and the flow is still let go young (a flow kept longer would outlive
+    # the garbage collector's young generations and make its full collections more frequent).
+
     def response(self, f: http.HTTPFlow) -> None:
-        self._guarded(lambda: self._judge(f))
+        self._queue(f)
 
     def error(self, f: http.HTTPFlow) -> None:
-        self._guarded(lambda: self._judge(f))
+        self._queue(f)
+
+    def _queue(self, f: http.HTTPFlow) -> None:
+        self._arrived.append(f)
+        if self._loop is None:  # a host that never said `running` (a test harness): now
+            self.judge_arrived()
+        elif len(self._arrived) == 1:
+            self._loop.call_later(JUDGE_DELAY, self.judge_arrived)
+
+    def judge_arrived(self) -> None:
+        """Judge the queued flows, oldest first (also before anything reads the decisions)."""
+        arrived, self._arrived = self._arrived, []
+        for f in arrived:
+            self._guarded(partial(self._judge, f))
 
     def _guarded(self, work: Callable[[], None]) -> None:
         """Run `work`; an error is the addon's, never the traffic's: log it, count it."""
@@ -247,6 +275,7 @@ class CorsInspector:
 
     def recent_decisions(self) -> dict[str, Decision]:
         """The recent flows judged again (commands are rare; the hot path keeps only data)."""
+        self.judge_arrived()
         judged = Analyzer().run(restore(kept) for kept in self._recent)
         return {decision.flow_id: decision for decision in judged}
 

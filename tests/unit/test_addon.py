@@ -56,10 +56,12 @@ def test_preflight_waits_for_its_actual_request_and_is_paired(tmp_path):
             [(b"Access-Control-Allow-Origin", PAGE), (b"Access-Control-Allow-Methods", b"PUT")],
         )
         addon.response(pre)
+        addon.judge_arrived()
         assert seen == []
         addon.response(
             _flow(b"PUT", response_headers=[(b"Access-Control-Allow-Origin", PAGE)], at=1.1)
         )
+        addon.judge_arrived()
     assert [(d.kind, d.verdict) for d in seen] == [("preflight", "allowed"), ("actual", "allowed")]
     assert seen[0].preflight_for == seen[1].flow_id
 
@@ -82,7 +84,9 @@ def test_internal_error_is_counted_not_raised(monkeypatch, caplog):
     with taddons.context(addon):
         monkeypatch.setattr(addon.analyzer, "feed", lambda exchange: 1 / 0)
         addon.response(_flow())
-    assert addon.internal_errors == 1
+        addon.response(_flow(at=2.0))
+        addon.judge_arrived()
+    assert addon.internal_errors == 2  # one flow's error does not stop the next from being judged
     assert "traffic is unaffected" in caplog.text
 
 
