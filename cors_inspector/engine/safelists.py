@@ -12,7 +12,6 @@ from .exchange import Headers
 # "CORS-safelisted method": exact bytes. Fetch upper-cases only DELETE, GET, HEAD, OPTIONS,
 # POST and PUT ("normalize a method"); a page's `patch` is sent, and compared, as `patch`.
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
-NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
 
 # "Forbidden request-header": set by the browser, never by script, never cause a preflight.
 FORBIDDEN_REQUEST_HEADERS = frozenset(
@@ -91,12 +90,6 @@ _NUMBER = re.compile(r"\d+(\.\d+)?\Z")
 
 MAX_SAFELISTED_VALUE_BYTES = 128
 MAX_SAFELISTED_TOTAL_BYTES = 1024
-
-
-def normalize_method(method: str) -> str:
-    """Fetch "normalize a method": what a browser sends for the method a page asked for."""
-    upper = method.upper()
-    return upper if upper in NORMALIZED_METHODS else method
 
 
 def is_forbidden_request_header(name: str) -> bool:

@@ -5,18 +5,8 @@ import pytest
 from cors_inspector.engine.safelists import (
     is_safelisted_request_header,
     mime_essence,
-    normalize_method,
     unsafe_request_header_names,
 )
-
-
-@pytest.mark.parametrize(
-    ("asked", "sent"),
-    [("get", "GET"), ("delete", "DELETE"), ("put", "PUT"), ("patch", "patch"), ("Foo", "Foo")],
-)
-def test_normalize_method_uppercases_only_six_methods(asked, sent):
-    """Fetch "normalize a method": DELETE, GET, HEAD, OPTIONS, POST, PUT only."""
-    assert normalize_method(asked) == sent
 
 
 @pytest.mark.parametrize(
