@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
+from rich.style import StyleType
 from rich.table import Table
 from rich.text import Text
 
@@ -22,13 +23,15 @@ VERDICT_STYLE = {
     "unknown": ("?", "yellow"),
 }
 OUTCOME_STYLE = {"pass": ("✔", "green"), "fail": ("✘", "bold red"), "info": ("·", "cyan")}
+# A palette: the style of each verdict and trace outcome by name, e.g. from a TUI theme.
+Palette = Mapping[str, StyleType]
 
 
-def verdict_text(decision: Decision) -> Text:
+def verdict_text(decision: Decision, palette: Palette | None = None) -> Text:
     """The verdict; for requests no CORS check applies to, what kind they are instead."""
     symbol, style = VERDICT_STYLE[decision.verdict]
     word = decision.kind if decision.verdict == "not-applicable" else decision.verdict
-    return Text(f"{symbol} {word}", style=style)
+    return Text(f"{symbol} {word}", style=palette[decision.verdict] if palette else style)
 
 
 def decisions_table(decisions: Sequence[Decision]) -> Table:
@@ -55,7 +58,7 @@ def decisions_table(decisions: Sequence[Decision]) -> Table:
     return table
 
 
-def trace_table(decision: Decision) -> Table:
+def trace_table(decision: Decision, palette: Palette | None = None) -> Table:
     table = Table(box=None, show_header=True, pad_edge=False, expand=True)
     table.add_column("", no_wrap=True)
     table.add_column("check", style="bold", overflow="fold", ratio=2, min_width=16)
@@ -64,6 +67,8 @@ def trace_table(decision: Decision) -> Table:
     table.add_column("rule", style="dim", overflow="fold", ratio=2)
     for step in decision.trace:
         symbol, style = OUTCOME_STYLE[step.outcome]
+        if palette:
+            style = palette[step.outcome]
         table.add_row(Text(symbol, style=style), step.check, step.observed, step.needed, step.spec)
     return table
 

@@ -57,6 +57,7 @@ class CorsInspectorApp(App[None]):
         "widgets/requests_table.tcss",
         "widgets/detail_pane.tcss",
         "widgets/status_bar.tcss",
+        "widgets/verdicts.tcss",
     ]
     COMMANDS = App.COMMANDS | {CorsCommands}
     BINDINGS: ClassVar[list[BindingType]] = [

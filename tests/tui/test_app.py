@@ -21,6 +21,7 @@ from cors_inspector.tui.screens.summary import SummaryScreen
 from cors_inspector.tui.store import Store, backend_of
 from cors_inspector.tui.widgets.header_view import HeaderView
 from cors_inspector.tui.widgets.requests_table import RequestList
+from cors_inspector.tui.widgets.trace_view import TraceView
 
 from .conftest import SIZE, decisions, exchanges, multiplied, offline_app, sample, settle
 
@@ -256,6 +257,30 @@ async def test_summary_screen_counts_and_fix_per_backend():
         assert not isinstance(app.screen, SummaryScreen)
 
 
+async def test_summary_says_when_a_fix_is_stale_and_verifies_again_on_r():
+    traffic = list(Analyzer().run(multiplied(exchanges("missing-middleware"), 20)))
+    app = CorsInspectorApp(Store())
+    async with app.run_test(size=SIZE) as pilot:
+        app.add_decisions(traffic[:10])
+        await pilot.press("s")
+        await settle(pilot)
+        (summary,) = app.screen.query("BackendSummary")
+        assert "verified with Starlette" in text_of(summary.content)
+        assert "More requests came" not in text_of(summary.content)
+        computed_from = summary.fix.version
+
+        app.add_decisions(traffic[10:])  # live traffic while the summary is open
+        await settle(pilot)
+        assert summary.fix.version == computed_from  # kept: not recomputed behind the user
+        assert "press r to verify again" in " ".join(text_of(summary.content).split())
+
+        await pilot.press("r")
+        await settle(pilot)
+        assert summary.fix.version == app.store.backends[summary.backend].version
+        assert "More requests came" not in text_of(summary.content)
+        assert "verified with Starlette" in text_of(summary.content)
+
+
 async def test_preflights_fold_under_their_request():
     app = offline_app("healthy-session", "method-not-allowed")
     async with app.run_test(size=SIZE) as pilot:
@@ -372,3 +397,23 @@ async def test_themes_apply():
             await pilot.pause()
             assert "✘ blocked" in table_lines(app)[0]
             await pilot.press("escape", "a")
+
+
+async def test_the_trace_takes_its_colours_from_the_theme():
+    app = offline_app("missing-middleware")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("b", "enter", "t")
+        trace = app.query_one(TraceView)
+        colours = {}
+        for theme in ("textual-dark", "textual-light", "gruvbox"):
+            app.theme = theme
+            await pilot.press("escape", "enter")  # shown again, in the new theme
+            await pilot.pause()
+            fail = trace.palette()["fail"].color
+            console = Console(width=SIZE[0], file=io.StringIO(), color_system="truecolor")
+            segments = console.render(trace.content, console.options)
+            crosses = {segment.style.color for segment in segments if segment.text == "✘"}
+            assert crosses == {fail}  # the failed step's mark, in this theme's error colour
+            colours[theme] = fail
+        assert len(set(colours.values())) == 3

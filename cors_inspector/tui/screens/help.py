@@ -12,11 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
 
-from ...text_report import OUTCOME_STYLE, VERDICT_STYLE
+from ...text_report import OUTCOME_STYLE, VERDICT_STYLE, Palette
 from ..widgets.header_view import CORS, DECISIVE
 from ..widgets.requests_table import FOLDED
+from ..widgets.styles import ThemedStatic
 
 VERDICT_WORDS = {
     "allowed": "allowed: the page can read the response",
@@ -26,14 +26,14 @@ VERDICT_WORDS = {
 }
 
 
-def legend() -> Table:
+def legend(palette: Palette) -> Table:
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(no_wrap=True)
     table.add_column()
-    for verdict, (symbol, style) in VERDICT_STYLE.items():
-        table.add_row(Text(symbol, style), VERDICT_WORDS[verdict])
-    for outcome, (symbol, style) in OUTCOME_STYLE.items():
-        table.add_row(Text(symbol, style), f"trace step: {outcome}")
+    for verdict, (symbol, _) in VERDICT_STYLE.items():
+        table.add_row(Text(symbol, palette[verdict]), VERDICT_WORDS[verdict])
+    for outcome, (symbol, _) in OUTCOME_STYLE.items():
+        table.add_row(Text(symbol, palette[outcome]), f"trace step: {outcome}")
     table.add_row(FOLDED.strip(), "a request with its preflight folded under it (space unfolds)")
     table.add_row(DECISIVE, "header named by a failing check")
     table.add_row(CORS, "Origin or Access-Control-* header")
@@ -49,6 +49,12 @@ class HelpScreen(ModalScreen[None]):
         self.keys = keys
 
     def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body") as body_scroll:
+            body_scroll.border_title = "cors-inspector help"
+            body_scroll.border_subtitle = "Esc closes"
+            yield ThemedStatic()
+
+    def on_mount(self) -> None:
         # Two pairs of columns: the keys fit on one screen.
         table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
         for _ in range(2):
@@ -57,18 +63,17 @@ class HelpScreen(ModalScreen[None]):
         half = (len(self.keys) + 1) // 2
         for left, right in zip_longest(self.keys[:half], self.keys[half:], fillvalue=("", "")):
             table.add_row(*left, *right)
-        body = Group(
-            Text("Keys", "bold underline"),
-            table,
-            Text("\nSymbols", "bold underline"),
-            legend(),
-            Text(
-                "\nThe mouse works too: click a request to see it in detail, click ▸ to "
-                "unfold its preflight. Ctrl+P opens the command palette (themes included).",
-                "dim",
-            ),
+        text = self.query_one(ThemedStatic)
+        text.update(
+            Group(
+                Text("Keys", "bold underline"),
+                table,
+                Text("\nSymbols", "bold underline"),
+                legend(text.palette()),
+                Text(
+                    "\nThe mouse works too: click a request to see it in detail, click ▸ to "
+                    "unfold its preflight. Ctrl+P opens the command palette (themes included).",
+                    "dim",
+                ),
+            )
         )
-        with VerticalScroll(id="help-body") as body_scroll:
-            body_scroll.border_title = "cors-inspector help"
-            body_scroll.border_subtitle = "Esc closes"
-            yield Static(body)

@@ -23,6 +23,7 @@ class SummaryScreen(Screen[None]):
         Binding("escape,s", "app.pop_screen", "Back"),
         Binding("y", "app.copy_fix", "Copy fix"),
         Binding("w", "app.save_fix", "Save fix"),
+        Binding("r", "reverify", "Verify again", tooltip="Recompute stale fixes"),
     ]
     app: CorsInspectorApp  # type: ignore[assignment]
 
@@ -48,7 +49,8 @@ class SummaryScreen(Screen[None]):
 
     def refresh_backends(self) -> None:
         """Counts are always current; a fix is asked for once its backend has something
-        blocked, and kept while this screen is open."""
+        blocked, and kept while this screen is open (said to be stale once more requests
+        came: verifying again under live traffic could go on forever, so `r` asks for it)."""
         store = self.app.store
         body = self.query_one("#summary-body", VerticalScroll)
         shown = {summary.backend: summary for summary in self.query(BackendSummary)}
@@ -66,6 +68,11 @@ class SummaryScreen(Screen[None]):
                 summary.show(stats, *self.app.fix_state(backend))
             else:
                 summary.show(stats, summary.fix, summary.verifying)
+
+    def action_reverify(self) -> None:
+        for summary in self.query(BackendSummary):
+            summary.fix, summary.version = None, -1  # the app recomputes only what is stale
+        self.refresh_backends()
 
     def _fix_ready(self, result: FixResult) -> None:
         for summary in self.query(BackendSummary):

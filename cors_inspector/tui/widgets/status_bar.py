@@ -6,22 +6,23 @@ from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
 
 from ...text_report import VERDICT_STYLE
 from ..store import Store
+from .styles import ThemedStatic
 
 
-class StatusBar(Static):
+class StatusBar(ThemedStatic):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"status-bar--warning"}
 
     def show(self, store: Store, source: str, reveal: bool, warnings: list[str]) -> None:
         left = Text(f"{source}  " if source else "")
         left.append(f"{store.total:,} requests")
+        palette = self.palette()
         for verdict in ("blocked", "unknown"):
             if store.verdicts[verdict]:
-                symbol, style = VERDICT_STYLE[verdict]
-                left.append(f"  {symbol} {store.verdicts[verdict]:,} {verdict}", style)
+                symbol, _ = VERDICT_STYLE[verdict]
+                left.append(f"  {symbol} {store.verdicts[verdict]:,} {verdict}", palette[verdict])
         left.append(f"  · {len(store.lines):,} shown", "dim")
         if store.dropped:
             left.append(f"  · {store.dropped:,} oldest dropped (--keep {store.keep:,})", "dim")

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.style import Style
 from textual.widget import Widget
+from textual.widgets import Static
+
+from ...text_report import OUTCOME_STYLE, VERDICT_STYLE
 
 
 def text_style(widget: Widget, component: str) -> Style:
@@ -14,3 +19,16 @@ def text_style(widget: Widget, component: str) -> Style:
     """
     full = widget.get_component_rich_style(component)
     return Style(color=full.color, bold=full.bold, italic=full.italic, underline=full.underline)
+
+
+_PALETTE_NAMES = (*VERDICT_STYLE, *OUTCOME_STYLE)
+
+
+class ThemedStatic(Static):
+    """A Static that draws verdicts and trace outcomes in the theme's colours
+    (`ThemedStatic > .palette--blocked` ... in verdicts.tcss)."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {f"palette--{name}" for name in _PALETTE_NAMES}
+
+    def palette(self) -> dict[str, Style]:
+        return {name: text_style(self, f"palette--{name}") for name in _PALETTE_NAMES}

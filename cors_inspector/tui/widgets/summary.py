@@ -5,16 +5,16 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.widgets import Static
 
-from ...text_report import VERDICT_STYLE
+from ...text_report import VERDICT_STYLE, Palette
 from ..fixes import FixResult
 from ..store import BackendStats
+from .styles import ThemedStatic
 
 VERDICT_ORDER = ("blocked", "unknown", "allowed", "not-applicable")
 
 
-def counts_table(stats: BackendStats) -> Table:
+def counts_table(stats: BackendStats, palette: Palette) -> Table:
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column(justify="right")
     table.add_column(no_wrap=True)
@@ -23,12 +23,12 @@ def counts_table(stats: BackendStats) -> Table:
         stats.counts.items(), key=lambda item: (VERDICT_ORDER.index(item[0][0]), -item[1])
     )
     for (verdict, why), count in ordered:
-        symbol, style = VERDICT_STYLE[verdict]
-        table.add_row(f"{count:,}", Text(f"{symbol} {verdict}", style), why)
+        symbol, _ = VERDICT_STYLE[verdict]
+        table.add_row(f"{count:,}", Text(f"{symbol} {verdict}", palette[verdict]), why)
     return table
 
 
-class BackendSummary(Static, can_focus=True):
+class BackendSummary(ThemedStatic, can_focus=True):
     """Focusable, so that copy and save act on the backend in focus."""
 
     def __init__(self, backend: str) -> None:
@@ -52,6 +52,9 @@ class BackendSummary(Static, can_focus=True):
             from ...fix_report import fix_panel  # loaded already: it made the fix
 
             fix_part = fix_panel(fix.suggestion)
+            if fix.version != stats.version:
+                stale = "More requests came since this fix was verified: press r to verify again."
+                fix_part = Group(fix_part, Text(stale, "italic"))
         total = sum(stats.counts.values())
         self.border_subtitle = f"{total:,} requests, {stats.blocked:,} blocked"
-        self.update(Group(counts_table(stats), Text(""), fix_part))
+        self.update(Group(counts_table(stats, self.palette()), Text(""), fix_part))

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from rich.console import Group, RenderableType
 from rich.text import Text
-from textual.widgets import Static
 
 from ...engine.decision import Decision
 from ...redact import redact_text
-from ...text_report import trace_table, verdict_text
+from ...text_report import Palette, trace_table, verdict_text
+from .styles import ThemedStatic
 
 
-def explanation(decision: Decision, reveal: bool) -> list[RenderableType]:
+def explanation(decision: Decision, reveal: bool, palette: Palette) -> list[RenderableType]:
     url = decision.url if reveal else redact_text(decision.url)
     heading = Text.assemble(
-        verdict_text(decision),
+        verdict_text(decision, palette),
         (f" {decision.reason}" if decision.reason else "", "bold"),
         f"  {decision.method} {url}",
         (f"  from {decision.origin}" if decision.origin else "", "dim"),
@@ -39,9 +39,11 @@ def explanation(decision: Decision, reveal: bool) -> list[RenderableType]:
     return parts
 
 
-class TraceView(Static):
+class TraceView(ThemedStatic):
     def show(self, decision: Decision | None, reveal: bool) -> None:
         if decision is None:
             self.update("")
             return
-        self.update(Group(*explanation(decision, reveal), Text(""), trace_table(decision)))
+        palette = self.palette()
+        explained = explanation(decision, reveal, palette)
+        self.update(Group(*explained, Text(""), trace_table(decision, palette)))
