@@ -100,6 +100,8 @@ def main() -> None:
         ratio >= 0.90,
         f"({with_it.rps:.0f} vs {without.rps:.0f} requests/s)",
     )
+    paired = [w.rps / wo.rps for w, wo in zip(results[True], results[False], strict=True)]
+    print(f"{'  each round, with ÷ without':<46} " + " ".join(f"{ratio:.3f}" for ratio in paired))
     added = percentile(with_it.latencies, 0.99) - percentile(without.latencies, 0.99)
     print(
         f"{'p99 latency added per flow':<46} {added * 1000:>10.3f}   ms "

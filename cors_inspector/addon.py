@@ -30,8 +30,9 @@ from .redact import redact_text
 logger = logging.getLogger(__name__)
 
 BLOCKED_MARK = ":no_entry:"
-TICK_SECONDS = 0.1  # how often lines are printed and idle-time preflights settled
+TICK_SECONDS = 0.1  # how often preflights left waiting by idle traffic are settled
 JUDGE_DELAY = 0.005  # a finished flow is judged this soon after mitmproxy has sent it on
+WRITE_INTERVAL = 0.05  # lines and records are written out at most this often (and each tick)
 KEEP_RECENT = 10_000  # recent exchanges kept for the commands (bounded memory)
 LINE_STYLE = {"allowed": "\x1b[32m✔", "blocked": "\x1b[1;31m✘", "unknown": "\x1b[33m?"}
 
@@ -115,6 +116,7 @@ class CorsInspector:
         self._redact = True
         self._ticker: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._written_at = 0.0  # monotonic time of the last write-out
 
     # -- mitmproxy lifecycle ------------------------------------------------------------------
 
@@ -180,7 +182,9 @@ class CorsInspector:
             self._guarded(self._print_pending)
 
     def _print_pending(self) -> None:
-        """Write out what the last tick produced at once: a write per flow costs the proxy."""
+        """Write out the lines and records judged since the last time at once: under load, a
+        write per flow, or per batch, costs the proxy more than judging does."""
+        self._written_at = time.monotonic()
         if self._lines:
             lines, self._lines = self._lines, []
             sys.stdout.write("\n".join(lines) + "\n")
@@ -220,10 +224,13 @@ class CorsInspector:
             self._loop.call_later(JUDGE_DELAY, self.judge_arrived)
 
     def judge_arrived(self) -> None:
-        """Judge the queued flows, oldest first (also before anything reads the decisions)."""
+        """Judge the queued flows, oldest first (also before anything reads the decisions),
+        and write out what they decided."""
         arrived, self._arrived = self._arrived, []
         for f in arrived:
             self._guarded(partial(self._judge, f))
+        if time.monotonic() - self._written_at >= WRITE_INTERVAL:
+            self._guarded(self._print_pending)
 
     def _guarded(self, work: Callable[[], None]) -> None:
         """Run `work`; an error is the addon's, never the traffic's: log it, count it."""

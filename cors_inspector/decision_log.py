@@ -1,8 +1,9 @@
 """Write what the proxy sees: the JSON Lines decision log and the saved flows.
 
-Both are created readable by the user only, flushed within a tick of the addon (0.1 s: a
-write call per flow would cost the proxy more than judging it does), and redacted
-unless the user asks otherwise. The decision log is rotated past a size.
+Both are created readable by the user only, flushed by the addon within milliseconds of a
+response, at most every 50 ms under load (a write call per flow costs the proxy more than
+judging it does), and redacted unless the user asks otherwise. The decision log is rotated
+past a size.
 """
 
 from __future__ import annotations

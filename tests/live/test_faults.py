@@ -4,6 +4,8 @@ exactly one record in the decision log, and memory stays flat over a bounded soa
 import asyncio
 import json
 import ssl
+import subprocess
+import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -142,6 +144,20 @@ def test_faults_leave_the_proxy_serving_and_one_record_per_flow(proxy):
     assert any(r["url"].startswith("https://") for r in logged), "the TLS failure is judged"
     assert any("/blocked" in r["url"] and r["verdict"] == "blocked" for r in logged)
     assert "internal error" not in mitm.log_tail(200)
+
+
+def test_a_record_reaches_the_log_while_the_proxy_runs(proxy):
+    """`tail -f decisions.jsonl` works: the record is written once the flow is judged, not
+    when the proxy stops."""
+    mitm, proxy_port, backend_port, _, log = proxy
+    assert asyncio.run(one_shot(proxy_port, request("/blocked", backend_port, True))) == 200
+    deadline = time.monotonic() + 10
+    while not (complete := log.read_text().split("\n")[:-1] if log.exists() else []):
+        assert time.monotonic() < deadline, "nothing logged while the proxy runs"
+        with pytest.raises(subprocess.TimeoutExpired):  # doubles as the poll interval
+            mitm.popen.wait(timeout=0.01)
+    (record,) = [json.loads(line) for line in complete]
+    assert (record["verdict"], record["reason"]) == ("blocked", "MissingAllowOriginHeader")
 
 
 def test_soak_memory_stays_flat_and_every_request_is_logged(proxy):
