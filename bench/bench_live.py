@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import os
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import percentile, report
+from bench.common import percentile, report, work_directory
 from tests.live.support import start_backend, start_mitmdump, wait_until_listening, with_addon
 
 
@@ -84,12 +83,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="cors-bench-live-"))
     results: dict[bool, list[Run]] = {False: [], True: []}
-    for round_ in range(args.rounds):
-        order = (False, True) if round_ % 2 == 0 else (True, False)  # A B B A: drift cancels
-        for use_addon in order:
-            results[use_addon].append(measure(use_addon, args.requests, args.connections, workdir))
+    with work_directory(None) as workdir:
+        for round_ in range(args.rounds):
+            order = (False, True) if round_ % 2 == 0 else (True, False)  # A B B A: drift cancels
+            for use_addon in order:
+                run = measure(use_addon, args.requests, args.connections, workdir)
+                results[use_addon].append(run)
     best = {key: max(runs, key=lambda run: run.rps) for key, runs in results.items()}
     with_it, without = best[True], best[False]
     ratio = with_it.rps / without.rps

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PYTHON, peak_rss_mb, report
+from bench.common import PYTHON, peak_rss_mb, report, work_directory
 from bench.inputs import write_mitm
 
 
@@ -25,25 +24,24 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path)
     args = parser.parse_args()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cors-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    peaks = []
-    for count in (args.small, args.large):
-        path = workdir / f"flows-{count}.mitm"
-        if not path.exists():
-            print(f"writing {path} ...", flush=True)
-            write_mitm(path, count)
-        argv = [PYTHON, "-m", "cors_inspector", "analyze", str(path), "--format", "jsonl"]
-        peaks.append((count, peak_rss_mb(argv)))
-    (small, small_mb), (large, large_mb) = peaks
-    ratio = large_mb / small_mb
-    report(
-        f"peak RSS {large} flows ÷ {small} flows",
-        ratio,
-        "<= 1.1",
-        ratio <= 1.1,
-        f"({large_mb:.0f} MB vs {small_mb:.0f} MB)",
-    )
+    with work_directory(args.workdir) as workdir:
+        peaks = []
+        for count in (args.small, args.large):
+            path = workdir / f"flows-{count}.mitm"
+            if not path.exists():
+                print(f"writing {path} ...", flush=True)
+                write_mitm(path, count)
+            argv = [PYTHON, "-m", "cors_inspector", "analyze", str(path), "--format", "jsonl"]
+            peaks.append((count, peak_rss_mb(argv)))
+        (small, small_mb), (large, large_mb) = peaks
+        ratio = large_mb / small_mb
+        report(
+            f"peak RSS {large} flows ÷ {small} flows",
+            ratio,
+            "<= 1.1",
+            ratio <= 1.1,
+            f"({large_mb:.0f} MB vs {small_mb:.0f} MB)",
+        )
 
 
 if __name__ == "__main__":

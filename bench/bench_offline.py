@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PYTHON, alternate, report, run_quietly
+from bench.common import PYTHON, alternate, report, run_quietly, work_directory
 from bench.inputs import write_har, write_mitm
 
 FLOW_READER = (
@@ -33,44 +33,34 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="keep the generated inputs here")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cors-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    mitm, har = workdir / f"flows-{args.flows}.mitm", workdir / f"flows-{args.flows}.har"
-    if not mitm.exists():
-        print(f"writing {mitm} ...", flush=True)
-        write_mitm(mitm, args.flows)
-    if not har.exists():
-        print(f"writing {har} ...", flush=True)
-        write_har(har, args.flows)
-    analyze = [PYTHON, "-m", "cors_inspector", "analyze", "--format", "jsonl"]
+    with work_directory(args.workdir) as workdir:
+        mitm, har = workdir / f"flows-{args.flows}.mitm", workdir / f"flows-{args.flows}.har"
+        if not mitm.exists():
+            print(f"writing {mitm} ...", flush=True)
+            write_mitm(mitm, args.flows)
+        if not har.exists():
+            print(f"writing {har} ...", flush=True)
+            write_har(har, args.flows)
+        analyze = [PYTHON, "-m", "cors_inspector", "analyze", "--format", "jsonl"]
 
-    reader, ours = alternate(
-        lambda: run_quietly([PYTHON, "-c", FLOW_READER, str(mitm)]),
-        lambda: run_quietly([*analyze, str(mitm)]),
-        args.rounds,
-    )
-    ratio = ours / reader
-    report(
-        "analyze .mitm ÷ FlowReader pass",
-        ratio,
-        "<= 1.3",
-        ratio <= 1.3,
-        f"({ours:.1f} s vs {reader:.1f} s, {args.flows} flows)",
-    )
-
-    loader, ours = alternate(
-        lambda: run_quietly([PYTHON, "-c", JSON_LOAD, str(har)]),
-        lambda: run_quietly([*analyze, str(har)]),
-        args.rounds,
-    )
-    ratio = ours / loader
-    report(
-        "analyze .har ÷ json.load",
-        ratio,
-        "<= 1.5",
-        ratio <= 1.5,
-        f"({ours:.1f} s vs {loader:.1f} s, {args.flows} entries)",
-    )
+        comparisons = (
+            ("analyze .mitm ÷ FlowReader pass", FLOW_READER, mitm, 1.3, "flows"),
+            ("analyze .har ÷ json.load", JSON_LOAD, har, 1.5, "entries"),
+        )
+        for name, baseline, path, target, unit in comparisons:
+            base, ours = alternate(
+                partial(run_quietly, [PYTHON, "-c", baseline, str(path)]),
+                partial(run_quietly, [*analyze, str(path)]),
+                args.rounds,
+            )
+            ratio = ours / base
+            report(
+                name,
+                ratio,
+                f"<= {target}",
+                ratio <= target,
+                f"({ours:.1f} s vs {base:.1f} s, {args.flows} {unit})",
+            )
 
 
 if __name__ == "__main__":

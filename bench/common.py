@@ -7,8 +7,10 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +28,18 @@ def alternate(
             work()
             times[index].append(time.perf_counter() - start)
     return min(times[0]), min(times[1])
+
+
+@contextmanager
+def work_directory(kept: Path | None) -> Iterator[Path]:
+    """`kept` (created, left in place: generated inputs are reused), or a temporary directory
+    removed afterwards (they can be gigabytes)."""
+    if kept is not None:
+        kept.mkdir(parents=True, exist_ok=True)
+        yield kept
+        return
+    with tempfile.TemporaryDirectory(prefix="cors-bench-") as temporary:
+        yield Path(temporary)
 
 
 def run_quietly(argv: Sequence[str]) -> None:

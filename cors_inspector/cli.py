@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from importlib import resources
+from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .engine import Analyzer, Decision
-from .readers import CaptureError, read_capture
+from .captures import ProgressReport, judge_captures
+from .readers import Capture, CaptureError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from .proxy import ProxySettings
 
 EXIT_OK, EXIT_BLOCKED, EXIT_UNREADABLE = 0, 1, 2
@@ -337,31 +340,51 @@ def _report_problems(problems: list[CaptureError]) -> None:
         print(f"cors-inspector: error: {problem}", file=sys.stderr)
 
 
-COLLECT_EVERY = 100_000  # exchanges between two cycle collections
+PROGRESS_FROM_BYTES = 20_000_000  # smaller captures are read before a bar would be seen
 
 
-def _decisions(paths: Sequence[Path], problems: list[CaptureError]) -> Iterator[Decision]:
-    """Decisions for each file in turn; a file that fails to read is noted and skipped.
-
-    Judging a capture makes no reference cycles, so the cycle collector would only rescan every
-    freshly parsed object (a third of the run time): it is paused, and run by hand now and then.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
+def _size(path: Path) -> int:
     try:
-        for path in paths:
-            analyzer = Analyzer()
-            try:
-                for count, exchange in enumerate(read_capture(path), 1):
-                    if count % COLLECT_EVERY == 0:
-                        gc.collect()
-                    yield from analyzer.feed(exchange)
-            except CaptureError as error:
-                problems.append(error)
-            yield from analyzer.finish()
-    finally:
-        if collecting:
-            gc.enable()
+        return path.stat().st_size
+    except OSError:
+        return 0  # it will be reported as unreadable when its turn comes
+
+
+@contextmanager
+def reading_progress(
+    paths: Sequence[Path], console: Console | None = None, from_bytes: int = PROGRESS_FROM_BYTES
+) -> Iterator[ProgressReport | None]:
+    """A progress bar on stderr while large captures are read (only in a terminal)."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    console = console or Console(stderr=True)
+    sizes = [_size(path) for path in paths]
+    if not console.is_terminal or sum(sizes) < from_bytes:
+        yield None
+        return
+    starts = dict(zip(paths, accumulate([0, *sizes]), strict=False))  # bytes before each file
+    columns = (
+        TextColumn("reading {task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[requests]:,} requests"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True, redirect_stdout=False) as bar:
+        task = bar.add_task(paths[0].name, total=sum(sizes), requests=0)
+
+        def report(capture: Capture, count: int) -> None:
+            done = starts[capture.path] + capture.bytes_read
+            bar.update(task, completed=done, description=capture.path.name, requests=count)
+
+        yield report
 
 
 def run_analyze(args: argparse.Namespace) -> int:
@@ -375,13 +398,17 @@ def run_analyze(args: argparse.Namespace) -> int:
 
         sys.stdout.flush()
         out = sys.stdout.buffer  # UTF-8 lines straight from the encoder
-        for decision in _decisions(paths, problems):
-            blocked = blocked or decision.verdict == "blocked"
-            if keep(decision):
-                out.write(to_json_bytes(decision) + b"\n")
+        # Lines streaming to the terminal itself would tear a progress bar drawn between them.
+        shown = nullcontext(None) if sys.stdout.isatty() else reading_progress(paths)
+        with shown as progress:
+            for decision in judge_captures(paths, problems, progress):
+                blocked = blocked or decision.verdict == "blocked"
+                if keep(decision):
+                    out.write(to_json_bytes(decision) + b"\n")
         out.flush()
     else:
-        everything = list(_decisions(paths, problems))
+        with reading_progress(paths) as progress:
+            everything = list(judge_captures(paths, problems, progress))
         blocked = any(decision.verdict == "blocked" for decision in everything)
         decisions = [decision for decision in everything if keep(decision)]
         if args.format == "json":
@@ -412,7 +439,9 @@ def run_fix(args: argparse.Namespace) -> int:
     from .fix_report import fix_panel, suggestion_record, suggestions_for
 
     problems: list[CaptureError] = []
-    suggestions = suggestions_for(_decisions(_capture_paths(args), problems))
+    paths = _capture_paths(args)
+    with reading_progress(paths) as progress:
+        suggestions = suggestions_for(judge_captures(paths, problems, progress))
     if args.backend:
         wanted = args.backend.rstrip("/")
         suggestions = {k: v for k, v in suggestions.items() if k == wanted}
@@ -513,7 +542,7 @@ def run_replay(args: argparse.Namespace) -> int:
             return EXIT_UNREADABLE
         supplied[name.strip()] = value.strip()
     problems: list[CaptureError] = []
-    decisions = list(_decisions([args.file], problems))
+    decisions = list(judge_captures([args.file], problems))
     _report_problems(problems)
     if problems:
         return EXIT_UNREADABLE

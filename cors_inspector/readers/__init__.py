@@ -35,37 +35,60 @@ def detect_format(head: bytes) -> str | None:
     return None
 
 
-def _open(path: Path) -> IO[bytes]:
-    """The file, decompressed on the fly when it is gzip (e.g. `session.har.gz`)."""
-    raw = path.open("rb")
-    if raw.peek(2)[:2] == GZIP_MAGIC:
-        return io.BufferedReader(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
-    return raw
+class Capture:
+    """A capture file being read: its exchanges, streamed, and how far into the file (on
+    disk, compressed or not) reading has got, for progress."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[bytes] | None = None
+        self._read_to = 0  # where reading stopped, once the file is closed
+
+    @property
+    def bytes_read(self) -> int:
+        file = self._file
+        return self._read_to if file is None or file.closed else file.tell()
+
+    def exchanges(self) -> Iterator[Exchange]:
+        """Stream the exchanges; raise CaptureError (after what could be read)."""
+        path = self.path
+        try:
+            with path.open("rb") as self._file:
+                try:
+                    yield from self._read(self._file)
+                finally:
+                    self._read_to = self._file.tell()
+        except (FlowFileError, HarError) as error:
+            raise CaptureError(path, str(error)) from None
+        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+            raise CaptureError(path, f"damaged gzip data ({error})") from None
+        except IsADirectoryError:
+            raise CaptureError(path, "is a directory, not a capture file") from None
+        except FileNotFoundError:
+            raise CaptureError(path, "no such file") from None
+        except PermissionError:
+            raise CaptureError(path, "permission denied") from None
+        except OSError as error:
+            raise CaptureError(path, error.strerror or str(error)) from None
+
+    def _read(self, raw: io.BufferedReader) -> Iterator[Exchange]:
+        if raw.peek(2)[:2] == GZIP_MAGIC:  # e.g. `session.har.gz`
+            raw = io.BufferedReader(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
+        head = raw.peek(64)[:64]
+        kind = detect_format(head)
+        if kind is None:
+            problem = "the file is empty" if not head else "not a mitmproxy flow file or HAR"
+            raise CaptureError(self.path, problem)
+        if kind == "mitm":
+            yield from read_flows(raw)
+        else:
+            text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace")
+            try:
+                yield from read_har(text)
+            finally:
+                text.detach()  # the file is ours to close, and to ask how far it was read
 
 
 def read_capture(path: Path) -> Iterator[Exchange]:
     """Stream the exchanges of a capture file; raise CaptureError (after what could be read)."""
-    try:
-        with _open(path) as raw:
-            head = raw.peek(64)[:64] if isinstance(raw, io.BufferedReader) else b""
-            kind = detect_format(head)
-            if kind is None:
-                problem = "the file is empty" if not head else "not a mitmproxy flow file or HAR"
-                raise CaptureError(path, problem)
-            if kind == "mitm":
-                yield from read_flows(raw)
-            else:
-                text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace")
-                yield from read_har(text)
-    except (FlowFileError, HarError) as error:
-        raise CaptureError(path, str(error)) from None
-    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        raise CaptureError(path, f"damaged gzip data ({error})") from None
-    except IsADirectoryError:
-        raise CaptureError(path, "is a directory, not a capture file") from None
-    except FileNotFoundError:
-        raise CaptureError(path, "no such file") from None
-    except PermissionError:
-        raise CaptureError(path, "permission denied") from None
-    except OSError as error:
-        raise CaptureError(path, error.strerror or str(error)) from None
+    return Capture(path).exchanges()

@@ -153,15 +153,15 @@ class CorsInspectorApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="load")
     def _load(self, paths: list[Path]) -> None:
-        from ..cli import _decisions  # the analyze command's reader: one file after another
+        from ..captures import judge_captures
         from ..readers import CaptureError
 
         worker = get_current_worker()
-        problems: list[CaptureError] = []  # _decisions notes a file it could not read here
+        problems: list[CaptureError] = []  # a file that could not be read is noted here
         reported = 0
         batch: list[Decision] = []
         handed_at = monotonic()
-        for decision in _decisions(paths, problems):
+        for decision in judge_captures(paths, problems):
             batch.append(decision)
             if len(problems) > reported:
                 for problem in problems[reported:]:

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,61 @@ def test_browser_command_without_chromium_explains_firefox(monkeypatch, capsys):
     assert browser.run_browser("about:blank", "127.0.0.1", 8080, headless=True) == 2
     err = capsys.readouterr().err
     assert "Firefox" in err and "network.proxy.allow_hijacking_localhost" in err
+
+
+def _multi_file_capture(tmp_path: Path, copies: int) -> list[Path]:
+    one = _capture(tmp_path / "one.mitm", blocked=True)
+    many = tmp_path / "many.mitm"
+    many.write_bytes(one.read_bytes() * copies)
+    return [one, many]
+
+
+def test_a_progress_bar_follows_the_bytes_read_in_a_terminal(tmp_path, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from cors_inspector import captures
+    from cors_inspector.cli import reading_progress
+
+    monkeypatch.setattr(captures, "REPORT_EVERY", 50)
+    paths = _multi_file_capture(tmp_path, copies=100)
+    seen: list[tuple[str, int, int]] = []
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    with reading_progress(paths, console, from_bytes=0) as report:
+        assert report is not None
+
+        def spy(capture, count):
+            seen.append((capture.path.name, count, capture.bytes_read))
+            report(capture, count)
+
+        problems: list = []
+        decisions = list(captures.judge_captures(paths, problems, spy))
+    assert not problems and len(decisions) == 404
+    # Reported as each file is read, the bytes growing with the requests, each file at its end.
+    assert seen[0] == ("one.mitm", 4, paths[0].stat().st_size)
+    many = [(count, done) for name, count, done in seen if name == "many.mitm"]
+    assert [count for count, _ in many] == [*range(50, 401, 50), 400]
+    assert all(a <= b for (_, a), (_, b) in pairwise(many))
+    assert many[-1][1] == paths[1].stat().st_size
+    assert "reading many.mitm" in screen.getvalue() and "requests" in screen.getvalue()
+
+
+def test_no_progress_bar_when_not_a_terminal_or_small(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from cors_inspector.cli import reading_progress
+
+    paths = _multi_file_capture(tmp_path, copies=2)
+    piped = Console(file=io.StringIO(), force_terminal=False)
+    with reading_progress(paths, piped, from_bytes=0) as report:
+        assert report is None
+    terminal = Console(file=io.StringIO(), force_terminal=True)
+    with reading_progress(paths, terminal) as report:
+        assert report is None  # read before a bar would be seen
+    # ... and nothing of it in what a script reads from stderr.
+    result = run("analyze", *map(str, paths))
+    assert "reading" not in result.stderr

@@ -223,3 +223,23 @@ def test_http2_websocket_and_streamed_flows_are_read_and_judged(tmp_path):
         ("not-cors", "not-applicable"),  # the WebSocket handshake: no CORS check
         ("actual", "blocked"),
     ]
+
+
+@pytest.mark.parametrize("kind", ["mitm", "har", "har.gz"])
+def test_capture_says_how_far_into_the_file_reading_has_got(tmp_path, flows, kind):
+    import gzip
+
+    from cors_inspector.readers import Capture
+
+    if kind == "mitm":
+        path = _write(tmp_path, flows * 200)
+    else:
+        data = json.dumps(SaveHar().make_har(flows * 200)).encode()
+        path = tmp_path / f"capture.{kind}"
+        path.write_bytes(gzip.compress(data) if kind.endswith("gz") else data)
+    capture = Capture(path)
+    assert capture.bytes_read == 0
+    positions = [capture.bytes_read for _ in capture.exchanges()]
+    assert len(positions) == 400
+    assert positions == sorted(positions) and 0 < positions[0] <= path.stat().st_size
+    assert capture.bytes_read == path.stat().st_size  # the whole file, once closed

@@ -1,0 +1,50 @@
+"""Saved captures in, decisions out: the readers and the engine, one file after another.
+
+Used by `analyze`, `fix` and the TUI's `open`. Judging a capture makes no reference cycles,
+so the cycle collector would only rescan every freshly parsed object (a third of the run
+time): it is paused while a capture streams, and run by hand now and then.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from .engine import Analyzer, Decision
+from .readers import Capture, CaptureError
+
+COLLECT_EVERY = 100_000  # exchanges between two cycle collections
+REPORT_EVERY = 1_000  # exchanges between two progress reports
+
+ProgressReport = Callable[[Capture, int], None]  # the capture being read, exchanges read from it
+
+
+def judge_captures(
+    paths: Sequence[Path], problems: list[CaptureError], progress: ProgressReport | None = None
+) -> Iterator[Decision]:
+    """Decisions for each file in turn; a file that fails to read is noted in `problems` and
+    the next one is read."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for path in paths:
+            capture = Capture(path)
+            analyzer = Analyzer()
+            count = 0
+            try:
+                for count, exchange in enumerate(capture.exchanges(), 1):
+                    if count % REPORT_EVERY == 0:
+                        if count % COLLECT_EVERY == 0:
+                            gc.collect()
+                        if progress:
+                            progress(capture, count)
+                    yield from analyzer.feed(exchange)
+            except CaptureError as error:
+                problems.append(error)
+            yield from analyzer.finish()
+            if progress:
+                progress(capture, count)
+    finally:
+        if collecting:
+            gc.enable()
