@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator, Sequence
+from itertools import accumulate
 from pathlib import Path
 
 from .engine import Analyzer, Decision
@@ -18,6 +19,25 @@ COLLECT_EVERY = 100_000  # exchanges between two cycle collections
 REPORT_EVERY = 1_000  # exchanges between two progress reports
 
 ProgressReport = Callable[[Capture, int], None]  # the capture being read, exchanges read from it
+
+
+class BytesDone:
+    """How far through a list of captures reading has got, in bytes on disk."""
+
+    def __init__(self, paths: Sequence[Path]) -> None:
+        sizes = [_size(path) for path in paths]
+        self.total = sum(sizes)
+        self._starts = dict(zip(paths, accumulate([0, *sizes]), strict=False))
+
+    def __call__(self, capture: Capture) -> int:
+        return self._starts[capture.path] + capture.bytes_read
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # it will be reported as unreadable when its turn comes
 
 
 def judge_captures(

@@ -8,12 +8,11 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from importlib import resources
-from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .captures import ProgressReport, judge_captures
+from .captures import BytesDone, ProgressReport, judge_captures
 from .readers import Capture, CaptureError
 
 if TYPE_CHECKING:
@@ -343,13 +342,6 @@ def _report_problems(problems: list[CaptureError]) -> None:
 PROGRESS_FROM_BYTES = 20_000_000  # smaller captures are read before a bar would be seen
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0  # it will be reported as unreadable when its turn comes
-
-
 @contextmanager
 def reading_progress(
     paths: Sequence[Path], console: Console | None = None, from_bytes: int = PROGRESS_FROM_BYTES
@@ -365,11 +357,10 @@ def reading_progress(
     )
 
     console = console or Console(stderr=True)
-    sizes = [_size(path) for path in paths]
-    if not console.is_terminal or sum(sizes) < from_bytes:
+    done = BytesDone(paths)
+    if not console.is_terminal or done.total < from_bytes:
         yield None
         return
-    starts = dict(zip(paths, accumulate([0, *sizes]), strict=False))  # bytes before each file
     columns = (
         TextColumn("reading {task.description}"),
         BarColumn(),
@@ -378,11 +369,10 @@ def reading_progress(
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=True, redirect_stdout=False) as bar:
-        task = bar.add_task(paths[0].name, total=sum(sizes), requests=0)
+        task = bar.add_task(paths[0].name, total=done.total, requests=0)
 
         def report(capture: Capture, count: int) -> None:
-            done = starts[capture.path] + capture.bytes_read
-            bar.update(task, completed=done, description=capture.path.name, requests=count)
+            bar.update(task, completed=done(capture), description=capture.path.name, requests=count)
 
         yield report
 

@@ -153,15 +153,24 @@ class CorsInspectorApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="load")
     def _load(self, paths: list[Path]) -> None:
-        from ..captures import judge_captures
-        from ..readers import CaptureError
+        from ..captures import BytesDone, judge_captures
+        from ..readers import Capture, CaptureError
 
         worker = get_current_worker()
         problems: list[CaptureError] = []  # a file that could not be read is noted here
         reported = 0
         batch: list[Decision] = []
-        handed_at = monotonic()
-        for decision in judge_captures(paths, problems):
+        handed_at = shown_at = monotonic()
+        done = BytesDone(paths)
+
+        def progress(capture: Capture, count: int) -> None:
+            nonlocal shown_at
+            if done.total and monotonic() - shown_at >= BATCH_SECONDS:
+                percent = 100 * done(capture) // done.total
+                self.call_from_thread(self._show_loading, f"{capture.path.name} {percent}%")
+                shown_at = monotonic()
+
+        for decision in judge_captures(paths, problems, progress):
             batch.append(decision)
             if len(problems) > reported:
                 for problem in problems[reported:]:
@@ -173,6 +182,10 @@ class CorsInspectorApp(App[None]):
                 self.call_from_thread(self.add_decisions, batch)
                 batch, handed_at = [], monotonic()
         self.call_from_thread(self._loaded, batch, [str(p) for p in problems[reported:]])
+
+    def _show_loading(self, where: str) -> None:
+        self._source = f"▤ loading {where}…"
+        self._show_status()
 
     def _loaded(self, batch: list[Decision], problems: list[str]) -> None:
         self.add_decisions(batch)

@@ -38,6 +38,11 @@ def shown(app: CorsInspectorApp, selector: str) -> str:
     return " ".join(text_of(app.query_one(selector, Static).content).split())
 
 
+def status_text(app: CorsInspectorApp) -> str:
+    """The status bar's text."""
+    return text_of(app.query_one("#status", Static).content).strip()
+
+
 def table_lines(app: CorsInspectorApp) -> list[str]:
     """The request lines as on screen (titles excluded)."""
     table = app.query_one(RequestList)
@@ -417,3 +422,27 @@ async def test_the_trace_takes_its_colours_from_the_theme():
             assert crosses == {fail}  # the failed step's mark, in this theme's error colour
             colours[theme] = fail
         assert len(set(colours.values())) == 3
+
+
+async def test_loading_says_how_far_it_has_got(monkeypatch):
+    from cors_inspector import captures
+    from cors_inspector.tui import app as app_module
+
+    monkeypatch.setattr(captures, "REPORT_EVERY", 1)
+    monkeypatch.setattr(app_module, "BATCH_SECONDS", 0.0)
+    app = offline_app("missing-middleware", "healthy-session")
+    shown: list[str] = []
+    show_loading = app._show_loading
+
+    def spy(where: str) -> None:
+        show_loading(where)
+        shown.append(status_text(app))
+
+    monkeypatch.setattr(app, "_show_loading", spy)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        percents = [int(text.split("%")[0].rsplit(" ", 1)[1]) for text in shown]
+        assert shown[0].startswith("▤ loading missing-middleware.mitm ")
+        assert shown[-1].startswith("▤ loading healthy-session.mitm ")
+        assert percents == sorted(percents) and 0 < percents[-1] <= 100
+        assert status_text(app).startswith("▤ missing-middleware.mitm, healthy-session.mitm")
