@@ -196,12 +196,14 @@ class CorsInspector:
     def done(self) -> None:
         if self._ticker:
             self._ticker.cancel()
+        self._loop = None  # its loop is ending: a straggling flow is judged in its hook
         self.judge_arrived()
         self._guarded(lambda: self._publish_all(self.analyzer.finish()))
         self._guarded(self._print_pending)
         for writer in (self._log, self._saver):
             if writer:
                 writer.close()
+        self._log = self._saver = None
 
     # -- per flow -----------------------------------------------------------------------------
 

@@ -139,3 +139,21 @@ def test_log_rotation_and_options(tmp_path, option):
     assert path.exists()
     if option == "cors_log":
         assert (tmp_path / "out.1").exists()  # rotated
+
+
+def test_a_flow_after_shutdown_is_judged_quietly(tmp_path, caplog):
+    """mitmproxy may still deliver a flow while it shuts down: never an error in its hook."""
+    import asyncio
+
+    addon = CorsInspector()
+    seen = []
+    addon.on_decision = seen.append
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_log=str(tmp_path / "decisions.jsonl"))
+        loop = asyncio.new_event_loop()
+        addon._loop = loop  # as `running` leaves it
+        loop.close()  # ... and the loop is gone
+        addon.done()
+        addon.response(_flow())
+    assert [d.reason for d in seen] == ["MissingAllowOriginHeader"]
+    assert addon.internal_errors == 0 and "internal error" not in caplog.text
