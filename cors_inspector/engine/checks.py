@@ -344,16 +344,17 @@ def preflight_check(
     failure = cors_check(response, origin, include, trace, preflight=True)
     if failure:
         return failure, None
-    if not 200 <= status < 300:
-        trace.append(
-            Step(
-                "Preflight status",
-                "Fetch: CORS-preflight fetch, step 7 (ok status)",
-                str(status),
-                "200-299",
-                "fail",
-            )
+    ok_status = 200 <= status < 300
+    trace.append(
+        Step(
+            "Preflight status",
+            "Fetch: CORS-preflight fetch, step 7 (ok status)",
+            str(status),
+            "200-299",
+            "pass" if ok_status else "fail",
         )
+    )
+    if not ok_status:
         words = (
             f"The preflight (OPTIONS) response has status {status}; the browser needs a 2xx "
             "status before it sends the actual request."
@@ -364,15 +365,6 @@ def preflight_check(
                 "naming the setting that rejected the request."
             )
         return Failure("PreflightInvalidStatus", None, words), None
-    trace.append(
-        Step(
-            "Preflight status",
-            "Fetch: CORS-preflight fetch, step 7 (ok status)",
-            str(status),
-            "200-299",
-            "pass",
-        )
-    )
     allow_methods = response.headers.get(ACAM)
     methods, failure = _parse_allow_list(
         allow_methods,
