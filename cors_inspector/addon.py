@@ -111,7 +111,7 @@ class CorsInspector:
         self._log: DecisionLog | None = None
         self._saver: FlowSaver | None = None
         self._print_lines = False
-        self._lines: list[str] = []  # printed by the ticker
+        self._lines: list[str] = []  # coloured lines, written out with the log records
         self._cors_only = True
         self._redact = True
         self._ticker: asyncio.Task | None = None
@@ -209,8 +209,7 @@ class CorsInspector:
 
     # The hooks only queue the flow: mitmproxy waits for a hook before it sends the response
     # on, so judging here would delay the traffic. Judged a few milliseconds later, in small
-    # batches, it is not, and the flow is still let go young (a flow kept longer would outlive
-    # the garbage collector's young generations and make its full collections more frequent).
+    # batches, it is not, and the flow is still let go young, as it would be without us.
 
     def response(self, f: http.HTTPFlow) -> None:
         self._queue(f)
@@ -220,7 +219,7 @@ class CorsInspector:
 
     def _queue(self, f: http.HTTPFlow) -> None:
         self._arrived.append(f)
-        if self._loop is None:  # a host that never said `running` (a test harness): now
+        if self._loop is None:  # a host that never said `running`, or after `done`: now
             self.judge_arrived()
         elif len(self._arrived) == 1:
             self._loop.call_later(JUDGE_DELAY, self.judge_arrived)
