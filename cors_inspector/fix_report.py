@@ -119,7 +119,10 @@ def fix_for_decision(decision: Decision, suggestion: Suggestion | None) -> Rende
             e is not None and e.id == decision.flow_id for e in exchanges
         ):
             heading = "Diagnosis" if lookalike.cors_change_helps else "Not a CORS setting"
-            body = [Text(f"{heading}: {lookalike.title}", style="bold yellow"), Text(lookalike.fix)]
+            body: list[RenderableType] = [
+                Text(f"{heading}: {lookalike.title}", style="bold yellow"),
+                Text(lookalike.fix),
+            ]
             if lookalike.cors_change_helps:
                 body += [config_syntax(suggestion.config), verification_line(suggestion)]
             return Group(*body)

@@ -14,6 +14,7 @@ import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from .engine import Analyzer, Decision, Exchange, Headers, Request, Response
@@ -79,8 +80,10 @@ def _send(request: Request) -> Response:
     connection_type = (
         http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     )
-    kwargs = {"context": ssl.create_default_context()} if parts.scheme == "https" else {}
-    connection = connection_type(parts.hostname, parts.port, timeout=TIMEOUT, **kwargs)
+    kwargs: dict[str, Any] = {}
+    if parts.scheme == "https":
+        kwargs["context"] = ssl.create_default_context()
+    connection = connection_type(parts.hostname or "", parts.port, timeout=TIMEOUT, **kwargs)
     try:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         connection.putrequest(request.method, path, skip_accept_encoding=True)

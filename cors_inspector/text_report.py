@@ -66,9 +66,8 @@ def trace_table(decision: Decision, palette: Palette | None = None) -> Table:
     table.add_column("needed", overflow="fold", ratio=3)
     table.add_column("rule", style="dim", overflow="fold", ratio=2)
     for step in decision.trace:
-        symbol, style = OUTCOME_STYLE[step.outcome]
-        if palette:
-            style = palette[step.outcome]
+        symbol, default = OUTCOME_STYLE[step.outcome]
+        style = palette[step.outcome] if palette else default
         table.add_row(Text(symbol, style=style), step.check, step.observed, step.needed, step.spec)
     return table
 

@@ -120,7 +120,7 @@ def is_safelisted_request_header(name: str, value: str) -> bool:
         return not _UNSAFE_BYTE.search(value) and mime_essence(value) in SAFELISTED_CONTENT_TYPES
     if name == "range":
         match = _SIMPLE_RANGE.match(value)
-        return bool(match) and (not match[2] or int(match[1]) <= int(match[2]))
+        return match is not None and (not match[2] or int(match[1]) <= int(match[2]))
     if name in _CHROMIUM_NUMERIC_HINTS:
         return bool(_NUMBER.match(value))
     if name == "save-data":
@@ -188,7 +188,7 @@ def parse_token_list(value: str | None) -> tuple[list[str], str | None]:
     """
     if value is None:
         return [], None
-    items = []
+    items: list[str] = []
     for raw in value.split(","):
         item = raw.strip(_HTTP_WHITESPACE)
         if not item:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 # Starlette adds these to allow_headers itself (since 0.13.3): never worth listing.
 ALWAYS_ALLOWED_HEADERS = frozenset(
@@ -27,7 +28,7 @@ class CorsConfig:
     max_age: int = STARLETTE_DEFAULT_MAX_AGE
     allow_private_network: bool = False
 
-    def kwargs(self) -> dict[str, object]:
+    def kwargs(self) -> dict[str, Any]:
         """Only the arguments that differ from Starlette's defaults."""
         defaults = CorsConfig()
         return {

@@ -238,11 +238,8 @@ def risks(backend: Backend) -> list[Risk]:
                         "check that nothing private is in it.",
                     )
                 )
-    sites = {
-        url_parts(origin).host.split(".")[-2:].__str__()
-        for origin in reflected
-        if url_parts(origin)
-    }
+    hosts = [parts.host for origin in reflected if (parts := url_parts(origin))]
+    sites = {tuple(host.split(".")[-2:]) for host in hosts}
     if len(sites) > 1:
         found.append(
             Risk(

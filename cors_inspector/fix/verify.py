@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 
 import starlette
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Message
 
 from ..engine import Analyzer, Decision, Exchange, Headers, Request, Response
 from .config import CorsConfig
 from .observe import Observation, needs_preflight, page_method
 
 STARLETTE_VERSION = starlette.__version__
-Message = dict[str, Any]
 
 
 @dataclass(slots=True)

@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.signal import Signal
 from textual.widgets import Footer, Header, Input
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from ..engine.decision import Decision
 from .commands import CorsCommands
@@ -45,13 +45,13 @@ BATCH_SECONDS = 0.1  # how often rows read from a file are handed to the UI
 FREEZE_EVERY = 10_000  # decisions added between two gc.freeze() calls (see add_decisions)
 # Actions on the requests table and its detail, which other screens cover.
 MAIN_SCREEN_ACTIONS = frozenset(
-    {"scope", "pick_backend", "search", "detail", "back", "toggle_secrets", "summary"}
+    {"scope", "pick_backend", "search", "detail", "close", "toggle_secrets", "summary"}
 )
 
 
 class CorsInspectorApp(App[None]):
     TITLE = "cors-inspector"
-    CSS_PATH: ClassVar[list[str | Path]] = [  # type: ignore[misc]
+    CSS_PATH: ClassVar[list[str | Path]] = [  # type: ignore[assignment, misc]
         "app.tcss",
         "widgets/filter_bar.tcss",
         "widgets/requests_table.tcss",
@@ -72,7 +72,7 @@ class CorsInspectorApp(App[None]):
         Binding("h", "detail('headers')", "Headers", show=False, tooltip="Request and response"),
         Binding("y", "copy_fix", "Copy fix", tooltip="Copy the fix to the clipboard"),
         Binding("w", "save_fix", "Save fix", tooltip="Save the fix to a file"),
-        Binding("escape", "back", "Close", show=False, tooltip="Close the detail or the search"),
+        Binding("escape", "close", "Close", show=False, tooltip="Close the detail or the search"),
         Binding("s", "summary", "Summary", tooltip="Counts and the fix per backend"),
         Binding("r", "toggle_secrets", "Reveal", tooltip="Reveal or mask cookies and tokens"),
         Binding("question_mark", "help", "Help"),
@@ -225,7 +225,7 @@ class CorsInspectorApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.group == "fix" and event.state == WorkerState.SUCCESS:
+        if worker.group == "fix" and isinstance(worker.result, FixResult):
             self._fix_done(worker.result)
         elif worker.group == "proxy" and worker.is_finished:
             self._source = "○ proxy stopped"
@@ -263,7 +263,7 @@ class CorsInspectorApp(App[None]):
     def action_follow(self) -> None:
         self.table.list.action_follow()
 
-    def action_back(self) -> None:
+    def action_close(self) -> None:
         """Escape: leave the search field, else close the detail."""
         if isinstance(self.focused, Input):
             self.table.list.focus()
