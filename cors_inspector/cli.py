@@ -26,6 +26,7 @@ ONLY = {
     "cors": lambda decision: decision.is_cors,
     "blocked": lambda decision: decision.verdict == "blocked",
 }
+ONLY_WORDS = {"all": "all", "cors": "CORS only", "blocked": "blocked only"}
 
 DESCRIPTION = """\
 See why the browser blocked a cross-origin request.
@@ -380,7 +381,8 @@ def reading_progress(
 def run_analyze(args: argparse.Namespace) -> int:
     paths = _capture_paths(args)
     # In a terminal, page loads and same-origin requests are noise; machine formats are whole.
-    keep = ONLY[args.only or ("cors" if args.format == "text" else "all")]
+    only = args.only or ("cors" if args.format == "text" else "all")
+    keep = ONLY[only]
     problems: list[CaptureError] = []
     blocked = False
     if args.format == "jsonl":
@@ -400,11 +402,11 @@ def run_analyze(args: argparse.Namespace) -> int:
         with reading_progress(paths) as progress:
             everything = list(judge_captures(paths, problems, progress))
         blocked = any(decision.verdict == "blocked" for decision in everything)
-        decisions = [decision for decision in everything if keep(decision)]
         if args.format == "json":
             from .records import to_record
 
-            json.dump([to_record(d) for d in decisions], sys.stdout, ensure_ascii=False, indent=1)
+            records = [to_record(d) for d in everything if keep(d)]
+            json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
             sys.stdout.write("\n")
         else:
             from rich.console import Console
@@ -416,7 +418,9 @@ def run_analyze(args: argparse.Namespace) -> int:
             suggestions = suggestions_for(everything) if blocked else {}
             print_report(
                 Console(),
-                decisions,
+                everything,
+                keep,
+                ONLY_WORDS[only],
                 lambda d: fix_for_decision(d, suggestions.get(origin_of(d.url) or "")),
             )
     _report_problems(problems)

@@ -91,23 +91,33 @@ def blocked_panel(decision: Decision, fix: RenderableType | None = None) -> Pane
     return Panel(Group(*parts), title=title, title_align="left", border_style="red")
 
 
-def summary_line(decisions: Sequence[Decision]) -> Text:
+def summary_line(decisions: Sequence[Decision], shown: str = "") -> Text:
+    """Counts over every request judged; `shown` says what the report above left out."""
     verdicts = Counter(decision.verdict for decision in decisions)
     text = Text(f"{len(decisions)} requests: ")
     for verdict in ("blocked", "allowed", "unknown", "not-applicable"):
         symbol, style = VERDICT_STYLE[verdict]
         text.append(f"{symbol} {verdicts.get(verdict, 0)} {verdict}  ", style=style)
+    if shown:
+        text.append(f"({shown})", style="dim")
     return text
 
 
 def print_report(
     console: Console,
-    decisions: Sequence[Decision],
+    everything: Sequence[Decision],
+    keep: Callable[[Decision], bool],
+    kept: str,
     fix_for: Callable[[Decision], RenderableType | None] = lambda decision: None,
 ) -> None:
+    """The requests `keep` keeps (`kept` names them), each blocked one explained, then the
+    counts over everything."""
+    decisions = [decision for decision in everything if keep(decision)]
     if decisions:
         console.print(decisions_table(decisions))
     for decision in decisions:
         if decision.verdict == "blocked":
             console.print(blocked_panel(decision, fix_for(decision)))
-    console.print(summary_line(decisions))
+    left_out = len(everything) - len(decisions)
+    shown = f"{len(decisions)} shown: {kept}; --only all for every request" if left_out else ""
+    console.print(summary_line(everything, shown))

@@ -87,6 +87,20 @@ def test_only_filters_what_is_reported(tmp_path, only, count):
     assert len(result.stdout.splitlines()) == count
 
 
+def test_text_summary_counts_everything_and_says_what_it_left_out(tmp_path):
+    def summary(*options: str) -> str:
+        words = " ".join(run("analyze", str(path), *options).stdout.split())
+        return words[words.rindex("requests: ") - 2 :]
+
+    path = _capture(tmp_path / "a.mitm", blocked=True)
+    assert summary() == (
+        "4 requests: ✘ 1 blocked ✔ 2 allowed ? 0 unknown · 1 not-applicable "
+        "(3 shown: CORS only; --only all for every request)"
+    )
+    # Nothing left out, nothing to say.
+    assert summary("--only", "all").endswith("· 1 not-applicable")
+
+
 def test_text_report_shows_the_table_and_why(tmp_path):
     result = run("analyze", str(_capture(tmp_path / "a.mitm", blocked=True)))
     assert "MissingAllowOriginHeader" in result.stdout
