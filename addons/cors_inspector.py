@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 try:
-    from cors_inspector.addon import CorsInspector
+    from cors_inspector.mitm.addon import CorsInspector
 except ImportError:  # run from a checkout with a mitmproxy that does not have us installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from cors_inspector.addon import CorsInspector
+    from cors_inspector.mitm.addon import CorsInspector
 
 addons = [CorsInspector()]

@@ -1,17 +1,20 @@
-"""Keep secrets out of what is written: Cookie, Set-Cookie, Authorization and
-Proxy-Authorization values, and the user:password part of URLs.
+"""Keep secrets out of what is written or shown: Cookie, Set-Cookie, Authorization and
+Proxy-Authorization values, and the user:password part of URLs; and keep what is written
+readable by the user only.
 
 Redaction works on copies; the traffic itself is never altered.
 """
 
 from __future__ import annotations
 
+import os
 import re
-
-from mitmproxy.http import HTTPFlow
+from pathlib import Path
+from typing import IO
 
 SECRET_HEADERS = ("cookie", "set-cookie", "authorization", "proxy-authorization")
 MASK = "[redacted]"
+PRIVATE_FILE = 0o600
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#@\s]+@")
 
 
@@ -27,20 +30,6 @@ def redact_line(line: bytes) -> bytes:
     return redact_text(line.decode()).encode() if b"@" in line else line
 
 
-def redact_flow(flow: HTTPFlow) -> HTTPFlow:
-    """A copy of `flow` with secret header values and URL userinfo masked."""
-    copy = flow.copy()
-    messages = [copy.request] + ([copy.response] if copy.response else [])
-    for message in messages:
-        for name in SECRET_HEADERS:
-            if name in message.headers:
-                message.headers.set_all(name, [MASK] * len(message.headers.get_all(name)))
-        if "location" in message.headers:
-            message.headers["location"] = redact_text(message.headers["location"])
-    copy.request.url = redact_text(copy.request.url)
-    return copy
-
-
 def mask_value(name: str, value: str) -> str:
     """A header value as shown on screen: secrets masked."""
     lowered = name.lower()
@@ -49,3 +38,9 @@ def mask_value(name: str, value: str) -> str:
     if lowered == "location":
         return redact_text(value)
     return value
+
+
+def open_private(path: Path, mode: str) -> IO:
+    """Open for appending, creating the file readable and writable by the user only."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
+    return os.fdopen(descriptor, mode)

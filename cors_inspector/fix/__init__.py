@@ -1,6 +1,7 @@
 """From decisions to the CORSMiddleware change that makes them pass, proven by Starlette."""
 
 from .observe import Backend, Observation, group_by_backend
+from .service import suggestions_for
 from .suggest import Suggestion, suggest
 from .verify import Verification, verify
 
@@ -11,5 +12,6 @@ __all__ = [
     "Verification",
     "group_by_backend",
     "suggest",
+    "suggestions_for",
     "verify",
 ]

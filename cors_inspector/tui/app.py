@@ -38,8 +38,8 @@ from .widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from ..fix import Suggestion
-    from ..proxy import ProxySettings
-    from .live import LiveProxy
+    from ..mitm.proxy import ProxySettings
+    from .feed import LiveProxy
 
 BATCH_SECONDS = 0.1  # how often rows read from a file are handed to the UI
 FREEZE_EVERY = 10_000  # decisions added between two gc.freeze() calls (see add_decisions)
@@ -153,7 +153,7 @@ class CorsInspectorApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="load")
     def _load(self, paths: list[Path]) -> None:
-        from ..captures import BytesDone, judge_captures
+        from ..judge import BytesDone, judge_captures
         from ..readers import Capture, CaptureError
 
         worker = get_current_worker()
@@ -196,8 +196,8 @@ class CorsInspectorApp(App[None]):
         self._show_status()
 
     def _start_proxy(self, settings: ProxySettings) -> None:
-        from ..proxy import is_loopback
-        from .live import LiveProxy
+        from ..mitm.proxy import is_loopback
+        from .feed import LiveProxy
 
         address = f"{settings.listen_host}:{settings.listen_port}"
         self.sub_title = f"live: proxy on http://{address}"

@@ -27,7 +27,7 @@ def verify_fix(backend: str, version: int, decisions: list[Decision]) -> FixResu
     """Suggest and verify (with the real Starlette: slow) the fix for `backend`."""
     try:
         # Imported here: it needs Starlette, which only computing a fix does.
-        from ..fix_report import suggestions_for
+        from ..fix import suggestions_for
 
         suggestion = suggestions_for(decisions).get(backend)
     except Exception as error:  # Starlette missing, or a fault in the fix code: say so
@@ -37,7 +37,7 @@ def verify_fix(backend: str, version: int, decisions: list[Decision]) -> FixResu
 
 def fix_file_text(suggestion: Suggestion) -> str:
     """The configuration as a file: what it is for and whether it was verified, then the code."""
-    from ..fix_report import verification_line  # loaded already: it made the suggestion
+    from ..output.fix import verification_line  # loaded already: it made the suggestion
 
     return (
         f"# CORSMiddleware for {suggestion.backend}, suggested by cors-inspector\n"

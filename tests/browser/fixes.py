@@ -28,8 +28,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from cors_inspector.engine import Analyzer, Decision
-from cors_inspector.fix import Observation, Suggestion
-from cors_inspector.fix_report import suggestions_for
+from cors_inspector.fix import Observation, Suggestion, suggestions_for
 from cors_inspector.readers import read_capture
 
 from . import servers

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from cors_inspector.engine import Analyzer
-from cors_inspector.fix_report import suggestions_for
+from cors_inspector.fix import suggestions_for
 from cors_inspector.readers import read_capture
 
 from .capture import RunResult

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cors_inspector.engine import Analyzer
-from cors_inspector.fix_report import suggestions_for
+from cors_inspector.fix import suggestions_for
 from cors_inspector.readers import read_capture
 from tests.browser import servers
 from tests.browser.capture import REPO

@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from cors_inspector.engine import Analyzer, Decision
-from cors_inspector.fix_report import suggestions_for
+from cors_inspector.fix import suggestions_for
 from cors_inspector.tui.app import CorsInspectorApp
 from cors_inspector.tui.screens.backend_picker import BackendPicker
 from cors_inspector.tui.screens.help import HelpScreen
@@ -425,7 +425,7 @@ async def test_the_trace_takes_its_colours_from_the_theme():
 
 
 async def test_loading_says_how_far_it_has_got(monkeypatch):
-    from cors_inspector import captures
+    from cors_inspector import judge as captures
     from cors_inspector.tui import app as app_module
 
     monkeypatch.setattr(captures, "REPORT_EVERY", 1)

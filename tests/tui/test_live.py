@@ -12,7 +12,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from cors_inspector.proxy import ProxySettings
+from cors_inspector.mitm.proxy import ProxySettings
 from cors_inspector.tui.app import CorsInspectorApp
 from cors_inspector.tui.store import Store
 from tests.browser import servers

@@ -8,7 +8,7 @@ import pytest
 from mitmproxy.io import FlowReader
 from mitmproxy.test import taddons, tflow
 
-from cors_inspector.addon import BLOCKED_MARK, CorsInspector
+from cors_inspector.mitm.addon import BLOCKED_MARK, CorsInspector
 
 from .builders import mitm_flow
 

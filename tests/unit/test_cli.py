@@ -140,7 +140,7 @@ def test_proxy_options_work_before_and_after_the_command(argv):
 def test_iso_time_matches_datetime():
     from datetime import UTC, datetime
 
-    from cors_inspector.records import iso_time
+    from cors_inspector.output.records import iso_time
 
     for stamp in (0.0, 1.0009995, 1.9999996, 86399.999, 1795276755.5570662):
         expected = datetime.fromtimestamp(stamp, UTC).isoformat(timespec="milliseconds")
@@ -148,7 +148,7 @@ def test_iso_time_matches_datetime():
 
 
 def test_browser_command_without_chromium_explains_firefox(monkeypatch, capsys):
-    from cors_inspector import browser
+    from cors_inspector.browsers import chromium as browser
 
     monkeypatch.setattr(browser, "find_browser", lambda: None)
     assert browser.run_browser("about:blank", "127.0.0.1", 8080, headless=True) == 2
@@ -168,7 +168,7 @@ def test_a_progress_bar_follows_the_bytes_read_in_a_terminal(tmp_path, monkeypat
 
     from rich.console import Console
 
-    from cors_inspector import captures
+    from cors_inspector import judge as captures
     from cors_inspector.cli import reading_progress
 
     monkeypatch.setattr(captures, "REPORT_EVERY", 50)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cors_inspector.engine import Analyzer
-from cors_inspector.fix_report import suggestions_for
+from cors_inspector.fix import suggestions_for
 from cors_inspector.readers import read_capture
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_flows"

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 
-from ...text_report import OUTCOME_STYLE, VERDICT_STYLE, Palette
+from ...output.text import OUTCOME_STYLE, VERDICT_STYLE, Palette
 from ..widgets.header_view import CORS, DECISIVE
 from ..widgets.requests_table import FOLDED
 from ..widgets.styles import ThemedStatic

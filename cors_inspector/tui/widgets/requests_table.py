@@ -25,8 +25,8 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from ...engine.decision import Decision
+from ...output.text import VERDICT_STYLE
 from ...redact import redact_text
-from ...text_report import VERDICT_STYLE
 from ..messages import DetailRequested, SelectionChanged
 from ..store import Change, Row, Store
 from .styles import text_style

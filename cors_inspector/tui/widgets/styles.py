@@ -8,7 +8,7 @@ from rich.style import Style
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ...text_report import OUTCOME_STYLE, VERDICT_STYLE
+from ...output.text import OUTCOME_STYLE, VERDICT_STYLE
 
 
 def text_style(widget: Widget, component: str) -> Style:

@@ -6,8 +6,8 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from ...engine.decision import Decision
+from ...output.text import Palette, trace_table, verdict_text
 from ...redact import redact_text
-from ...text_report import Palette, trace_table, verdict_text
 from .styles import ThemedStatic
 
 

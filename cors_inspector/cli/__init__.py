@@ -11,14 +11,14 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .captures import BytesDone, ProgressReport, judge_captures
-from .readers import Capture, CaptureError
+from .. import __version__
+from ..judge import BytesDone, ProgressReport, judge_captures
+from ..readers import Capture, CaptureError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from .proxy import ProxySettings
+    from ..mitm.proxy import ProxySettings
 
 EXIT_OK, EXIT_BLOCKED, EXIT_UNREADABLE = 0, 1, 2
 ONLY = {
@@ -386,7 +386,7 @@ def run_analyze(args: argparse.Namespace) -> int:
     problems: list[CaptureError] = []
     blocked = False
     if args.format == "jsonl":
-        from .records import to_json_bytes
+        from ..output.records import to_json_bytes
 
         sys.stdout.flush()
         out = sys.stdout.buffer  # UTF-8 lines straight from the encoder
@@ -403,7 +403,7 @@ def run_analyze(args: argparse.Namespace) -> int:
             everything = list(judge_captures(paths, problems, progress))
         blocked = any(decision.verdict == "blocked" for decision in everything)
         if args.format == "json":
-            from .records import to_record
+            from ..output.records import to_record
 
             records = [to_record(d) for d in everything if keep(d)]
             json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
@@ -411,9 +411,10 @@ def run_analyze(args: argparse.Namespace) -> int:
         else:
             from rich.console import Console
 
-            from .engine.origins import origin_of
-            from .fix_report import fix_for_decision, suggestions_for
-            from .text_report import print_report
+            from ..engine.origins import origin_of
+            from ..fix import suggestions_for
+            from ..output.fix import fix_for_decision
+            from ..output.text import print_report
 
             suggestions = suggestions_for(everything) if blocked else {}
             print_report(
@@ -430,7 +431,8 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 
 def run_fix(args: argparse.Namespace) -> int:
-    from .fix_report import fix_panel, suggestion_record, suggestions_for
+    from ..fix import suggestions_for
+    from ..output.fix import fix_panel, suggestion_record
 
     problems: list[CaptureError] = []
     paths = _capture_paths(args)
@@ -465,7 +467,7 @@ def run_fix(args: argparse.Namespace) -> int:
 
 def proxy_settings(args: argparse.Namespace) -> ProxySettings:
     """The options of add_proxy_arguments, for the proxy command and the live TUI."""
-    from .proxy import ProxySettings
+    from ..mitm.proxy import ProxySettings
 
     return ProxySettings(
         listen_host=args.listen_host,
@@ -478,7 +480,7 @@ def proxy_settings(args: argparse.Namespace) -> ProxySettings:
 
 
 def run_proxy_command(args: argparse.Namespace) -> int:
-    from .proxy import run_proxy
+    from ..mitm.proxy import run_proxy
 
     return run_proxy(proxy_settings(args))
 
@@ -492,8 +494,8 @@ def _no_terminal(alternative: str) -> bool:
 
 
 def run_open(args: argparse.Namespace) -> int:
-    from .tui.app import CorsInspectorApp
-    from .tui.store import Store
+    from ..tui.app import CorsInspectorApp
+    from ..tui.store import Store
 
     if _no_terminal("without one, use cors-inspector analyze FILE..."):
         return EXIT_UNREADABLE
@@ -503,9 +505,9 @@ def run_open(args: argparse.Namespace) -> int:
 
 
 def run_live_tui(args: argparse.Namespace) -> int:
-    from .proxy import warn_if_exposed
-    from .tui.app import CorsInspectorApp
-    from .tui.store import Store
+    from ..mitm.proxy import warn_if_exposed
+    from ..tui.app import CorsInspectorApp
+    from ..tui.store import Store
 
     if _no_terminal("without one, use cors-inspector proxy"):
         return EXIT_UNREADABLE
@@ -516,14 +518,14 @@ def run_live_tui(args: argparse.Namespace) -> int:
 
 
 def run_browser_command(args: argparse.Namespace) -> int:
-    from .browser import run_browser
+    from ..browsers.chromium import run_browser
 
     return run_browser(args.url, args.proxy_host, args.proxy_port, args.headless)
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from .replay import ReplayError, choose_observations, replay
-    from .replay_report import print_replay, replay_records
+    from ..output.replay import print_replay, replay_records
+    from ..replay import ReplayError, choose_observations, replay
 
     supplied = {}
     for header in args.header:

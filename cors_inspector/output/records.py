@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from .engine.decision import Decision
+from ..engine.decision import Decision
 
 SCHEMA_VERSION = 1
 

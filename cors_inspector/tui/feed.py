@@ -13,9 +13,9 @@ import logging
 import threading
 from collections.abc import Callable
 
-from ..addon import CorsInspector
 from ..engine.decision import Decision
-from ..proxy import ProxySettings, make_master
+from ..mitm.addon import CorsInspector
+from ..mitm.proxy import ProxySettings, make_master
 
 BATCH_SECONDS = 0.1
 

@@ -2,30 +2,33 @@
 
 Passive: it never alters the traffic, and an error inside it is logged and counted, never
 raised into mitmproxy. Blocked flows are marked (`flow.marked`, `flow.comment`) so that
-mitmproxy console and mitmweb users see the verdict in their own UI; under mitmdump it prints
-one coloured line per CORS request.
+mitmproxy console and mitmweb users see the verdict in their own UI. What is written lives in
+its own small addons, which this one owns and feeds: the decision log (`log.LogWriter`), the
+saved flows (`saver.Saver`) and the terminal lines (`printer.Printer`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import marshal
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TextIO
 
 from mitmproxy import command, ctx, flow, hooks, http, types
 
-from .decision_log import DecisionLog, FlowSaver, open_private
-from .engine import Analyzer, Decision, Exchange, Headers, Request, Response
-from .engine.origins import origin_of
-from .readers.mitm import exchange_from_flow
-from .records import to_json_line
-from .redact import redact_text
+from ..engine import Analyzer, Decision
+from ..engine.origins import origin_of
+from ..output.records import to_json_line
+from ..readers.mitm import exchange_from_flow
+from ..redact import open_private, redact_text
+from .log import LogWriter
+from .printer import Printer
+from .saver import Saver
+from .snapshot import Snapshot, restore, snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -34,84 +37,27 @@ TICK_SECONDS = 0.1  # how often preflights left waiting by idle traffic are sett
 JUDGE_DELAY = 0.005  # a finished flow is judged this soon after mitmproxy has sent it on
 WRITE_INTERVAL = 0.05  # lines and records are written out at most this often (and each tick)
 KEEP_RECENT = 10_000  # recent exchanges kept for the commands (bounded memory)
-LINE_STYLE = {"allowed": "\x1b[32m✔", "blocked": "\x1b[1;31m✘", "unknown": "\x1b[33m?"}
-
-
-def decision_line(decision: Decision, redact: bool = True) -> str:
-    """One coloured line for a terminal."""
-    symbol = LINE_STYLE.get(decision.verdict, "\x1b[2m·")
-    url = redact_text(decision.url) if redact else decision.url
-    line = f"{symbol} {decision.verdict:<8}\x1b[0m {decision.method:<7} {url}"
-    line += f" \x1b[2mfrom {decision.origin}\x1b[0m"
-    if decision.reason:
-        line += f" \x1b[31m{decision.reason}\x1b[0m"
-    return line
-
-
-Snapshot = bytes  # an Exchange as marshalled plain data (see snapshot/restore)
-
-
-def snapshot(exchange: Exchange) -> Snapshot:
-    """An Exchange as one bytes object: thousands of kept tuples would be tracked by the
-    garbage collector, add to its young collections and make its full ones more frequent."""
-    request, response = exchange.request, exchange.response
-    kept_response = None
-    if response is not None:
-        kept_response = (
-            response.status,
-            response.headers.pairs,
-            response.reason,
-            response.body_head,
-        )
-    return marshal.dumps(
-        (
-            exchange.id,
-            exchange.started,
-            request.method,
-            request.url,
-            request.headers.pairs,
-            kept_response,
-            exchange.ended,
-            exchange.error,
-            exchange.answered_by_proxy,
-        )
-    )
-
-
-def restore(kept: Snapshot) -> Exchange:
-    id_, started, method, url, pairs, kept_response, ended, error, by_proxy = marshal.loads(kept)
-    response = None
-    if kept_response is not None:
-        status, response_pairs, reason, body_head = kept_response
-        response = Response(status, Headers(response_pairs), reason, body_head)
-    return Exchange(
-        id_,
-        started,
-        Request(method, url, Headers(pairs)),
-        response,
-        ended,
-        error,
-        answered_by_proxy=by_proxy,
-    )
 
 
 class CorsInspector:
     """Rebuilds the browser's CORS decision for every flow through the proxy."""
 
-    def __init__(self, on_decision: Callable[[Decision], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_decision: Callable[[Decision], None] | None = None,
+        outfile: TextIO | None = None,
+    ) -> None:
         self.analyzer = Analyzer()
         self.internal_errors = 0
         self.on_decision = on_decision  # e.g. the TUI's feed
-        # Bytes, not Exchange objects: the cycle collector skips them, where thousands of kept
-        # objects would make every full collection a visible pause on the proxy.
+        self.log = LogWriter()
+        self.saver = Saver()
+        self.printer = Printer(outfile)
+        self.addons = [self.log, self.saver, self.printer]  # mitmproxy loads them with us
         self._recent: deque[Snapshot] = deque(maxlen=KEEP_RECENT)
         self._judged: dict[str, None] = {}  # ids of flows decided (an ordered set, bounded)
         self._arrived: list[http.HTTPFlow] = []  # finished, judged within JUDGE_DELAY
         self._waiting: dict[str, http.HTTPFlow] = {}  # fed, not yet decided
-        self._log: DecisionLog | None = None
-        self._saver: FlowSaver | None = None
-        self._print_lines = False
-        self._lines: list[str] = []  # coloured lines, written out with the log records
         self._cors_only = True
         self._redact = True
         self._ticker: asyncio.Task | None = None
@@ -121,20 +67,6 @@ class CorsInspector:
     # -- mitmproxy lifecycle ------------------------------------------------------------------
 
     def load(self, loader) -> None:
-        loader.add_option(
-            "cors_log",
-            str,
-            "",
-            "Append one JSON line per decision to this file (the `analyze --format jsonl` "
-            "schema), flushed as it happens.",
-        )
-        loader.add_option(
-            "cors_log_max_bytes",
-            int,
-            50_000_000,
-            "Rotate the decision log past this many bytes (0: never).",
-        )
-        loader.add_option("cors_save", str, "", "Also save every flow to this mitmproxy flow file.")
         loader.add_option(
             "cors_only",
             bool,
@@ -150,26 +82,8 @@ class CorsInspector:
         )
 
     def configure(self, updated: set[str]) -> None:
-        options = ctx.options
-        if updated & {"cors_log", "cors_log_max_bytes", "cors_redact"}:
-            if self._log:
-                self._log.close()
-                self._log = None
-            if options.cors_log:
-                self._log = DecisionLog(
-                    Path(options.cors_log).expanduser(),
-                    options.cors_log_max_bytes,
-                    options.cors_redact,
-                )
-        if updated & {"cors_save", "cors_redact"}:
-            if self._saver:
-                self._saver.close()
-                self._saver = None
-            if options.cors_save:
-                self._saver = FlowSaver(Path(options.cors_save).expanduser(), options.cors_redact)
-        self._print_lines = type(ctx.master).__name__ == "DumpMaster"
-        self._cors_only = options.cors_only
-        self._redact = options.cors_redact
+        self._cors_only = ctx.options.cors_only
+        self._redact = ctx.options.cors_redact
 
     def running(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -179,31 +93,24 @@ class CorsInspector:
         while True:
             await asyncio.sleep(TICK_SECONDS)
             self._guarded(lambda: self._publish_all(self.analyzer.tick(time.time())))
-            self._guarded(self._print_pending)
+            self._guarded(self._write_out)
 
-    def _print_pending(self) -> None:
+    def _write_out(self) -> None:
         """Write out the lines and records judged since the last time at once: under load, a
         write per flow, or per batch, costs the proxy more than judging does."""
         self._written_at = time.monotonic()
-        if self._lines:
-            lines, self._lines = self._lines, []
-            sys.stdout.write("\n".join(lines) + "\n")
-            sys.stdout.flush()
-        for writer in (self._log, self._saver):
-            if writer:
-                writer.flush()
+        for writer in (self.printer, self.log, self.saver):
+            writer.flush()
 
     def done(self) -> None:
+        """Judge what is left and write it out; the writers close in their own `done`, which
+        mitmproxy calls after this one."""
         if self._ticker:
             self._ticker.cancel()
         self._loop = None  # its loop is ending: a straggling flow is judged in its hook
         self.judge_arrived()
         self._guarded(lambda: self._publish_all(self.analyzer.finish()))
-        self._guarded(self._print_pending)
-        for writer in (self._log, self._saver):
-            if writer:
-                writer.close()
-        self._log = self._saver = None
+        self._guarded(self._write_out)
 
     # -- per flow -----------------------------------------------------------------------------
 
@@ -231,7 +138,7 @@ class CorsInspector:
         for f in arrived:
             self._guarded(partial(self._judge, f))
         if time.monotonic() - self._written_at >= WRITE_INTERVAL:
-            self._guarded(self._print_pending)
+            self._guarded(self._write_out)
 
     def _guarded(self, work: Callable[[], None]) -> None:
         """Run `work`; an error is the addon's, never the traffic's: log it, count it."""
@@ -244,8 +151,7 @@ class CorsInspector:
     def _judge(self, f: http.HTTPFlow) -> None:
         if f.id in self._waiting or f.id in self._judged:
             return  # a flow gets one decision (e.g. an error after the response)
-        if self._saver:
-            self._saver.add(f)
+        self.saver.add(f)
         self._waiting[f.id] = f
         exchange = exchange_from_flow(f)
         self._recent.append(snapshot(exchange))
@@ -267,11 +173,9 @@ class CorsInspector:
             del self._judged[next(iter(self._judged))]
         if self.on_decision:
             self.on_decision(decision)
-        reported = decision.is_cors or not self._cors_only
-        if self._log and reported:
-            self._log.write(decision)
-        if self._print_lines and reported:
-            self._lines.append(decision_line(decision, self._redact))
+        if decision.is_cors or not self._cors_only:
+            self.log.write(decision)
+            self.printer.write(decision)
         if decision.verdict != "blocked":
             return False
         f.marked = BLOCKED_MARK
@@ -303,7 +207,7 @@ class CorsInspector:
     @command.command("cors.fix")
     def fix(self, flows: Sequence[flow.Flow]) -> str:
         """The CORSMiddleware configuration for the backends of these flows, verified."""
-        from .fix_report import suggestions_for
+        from ..fix import suggestions_for  # Starlette: loaded only when a fix is asked for
 
         backends = {origin_of(f.request.url) for f in flows if isinstance(f, http.HTTPFlow)}
         suggestions = suggestions_for(self.recent_decisions().values())

@@ -13,7 +13,7 @@ from rich.style import StyleType
 from rich.table import Table
 from rich.text import Text
 
-from .engine.decision import Decision
+from ..engine.decision import Decision
 
 # Symbols keep the verdict readable without colour.
 VERDICT_STYLE = {

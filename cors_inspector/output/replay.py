@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .replay import Replayed
+from ..replay import Replayed
 
 OUTCOME_STYLE = {
     "fixed": ("✔", "green"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
@@ -11,20 +10,11 @@ from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.text import Text
 
-from .engine import Decision
-from .fix import Suggestion, group_by_backend, suggest
-from .fix.config import CorsConfig
+from ..engine import Decision
+from ..fix import Suggestion
+from ..fix.config import CorsConfig
 
 RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
-
-
-def suggestions_for(decisions: Iterable[Decision]) -> dict[str, Suggestion]:
-    """One verified suggestion per backend that had at least one blocked request."""
-    return {
-        origin: suggest(backend)
-        for origin, backend in group_by_backend(decisions).items()
-        if any(o.blocked for o in backend.observations)
-    }
 
 
 def verification_line(suggestion: Suggestion) -> Text:

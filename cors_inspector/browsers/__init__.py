@@ -1,0 +1,1 @@
+"""Browser launchers: a throwaway profile routed through the proxy."""

@@ -1,0 +1,1 @@
+"""mitmproxy adapters: the addon, the decision log, the redacting saver, the proxy."""

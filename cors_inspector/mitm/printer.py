@@ -1,0 +1,53 @@
+"""One coloured line per decision, for the terminal mitmdump (or `cors-inspector proxy`) runs in.
+
+Lines are collected and written out with the log records, at most every 50 ms under load: a
+write per flow costs the proxy more than judging it does.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from mitmproxy import ctx
+
+from ..engine import Decision
+from ..redact import redact_text
+
+LINE_STYLE = {"allowed": "\x1b[32m✔", "blocked": "\x1b[1;31m✘", "unknown": "\x1b[33m?"}
+
+
+def decision_line(decision: Decision, redact: bool = True) -> str:
+    """One coloured line for a terminal."""
+    symbol = LINE_STYLE.get(decision.verdict, "\x1b[2m·")
+    url = redact_text(decision.url) if redact else decision.url
+    line = f"{symbol} {decision.verdict:<8}\x1b[0m {decision.method:<7} {url}"
+    line += f" \x1b[2mfrom {decision.origin}\x1b[0m"
+    if decision.reason:
+        line += f" \x1b[31m{decision.reason}\x1b[0m"
+    return line
+
+
+class Printer:
+    """Prints under mitmdump only: mitmproxy's console and the TUI own their screens."""
+
+    def __init__(self, outfile: TextIO | None = None) -> None:
+        self.outfile = outfile  # None: sys.stdout as it is when lines are written
+        self.enabled = False
+        self._redact = True
+        self._lines: list[str] = []
+
+    def configure(self, updated: set[str]) -> None:
+        self.enabled = type(ctx.master).__name__ == "DumpMaster"
+        self._redact = ctx.options.cors_redact
+
+    def write(self, decision: Decision) -> None:
+        if self.enabled:
+            self._lines.append(decision_line(decision, self._redact))
+
+    def flush(self) -> None:
+        if self._lines:
+            lines, self._lines = self._lines, []
+            out = self.outfile or sys.stdout
+            out.write("\n".join(lines) + "\n")
+            out.flush()

@@ -1,0 +1,1 @@
+"""Renderers: decisions, fixes and replays as terminal text and JSON records."""
