@@ -11,14 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..replay import Replayed
-
-OUTCOME_STYLE = {
-    "fixed": ("✔", "green"),
-    "still allowed": ("✔", "dim green"),
-    "still blocked": ("✘", "bold red"),
-    "newly broken": ("✘", "bold red"),
-    "failed": ("?", "yellow"),
-}
+from .styles import REPLAY_STYLE
 
 
 def _why(result: Replayed) -> str:
@@ -40,7 +33,7 @@ def print_replay(console: Console, results: list[Replayed], target: str) -> None
     table.add_column("after", no_wrap=True)
     table.add_column("why", overflow="fold", ratio=3)
     for result in results:
-        symbol, style = OUTCOME_STYLE[result.outcome]
+        symbol, style = REPLAY_STYLE[result.outcome]
         parts = urlsplit(result.observation.decision.url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         table.add_row(
@@ -53,7 +46,7 @@ def print_replay(console: Console, results: list[Replayed], target: str) -> None
     console.print(table)
     counts = Counter(result.outcome for result in results)
     line = Text(f"{len(results)} requests: ")
-    for outcome, (symbol, style) in OUTCOME_STYLE.items():
+    for outcome, (symbol, style) in REPLAY_STYLE.items():
         if counts[outcome]:
             line.append(f"{symbol} {counts[outcome]} {outcome}  ", style=style)
     console.print(line)

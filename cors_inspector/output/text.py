@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
-from rich.style import StyleType
 from rich.table import Table
 from rich.text import Text
 
 from ..engine.decision import Decision
-
-# Symbols keep the verdict readable without colour.
-VERDICT_STYLE = {
-    "allowed": ("✔", "green"),
-    "blocked": ("✘", "bold red"),
-    "not-applicable": ("·", "dim"),
-    "unknown": ("?", "yellow"),
-}
-OUTCOME_STYLE = {"pass": ("✔", "green"), "fail": ("✘", "bold red"), "info": ("·", "cyan")}
-# A palette: the style of each verdict and trace outcome by name, e.g. from a TUI theme.
-Palette = Mapping[str, StyleType]
-
-
-def verdict_text(decision: Decision, palette: Palette | None = None) -> Text:
-    """The verdict; for requests no CORS check applies to, what kind they are instead."""
-    symbol, style = VERDICT_STYLE[decision.verdict]
-    word = decision.kind if decision.verdict == "not-applicable" else decision.verdict
-    return Text(f"{symbol} {word}", style=palette[decision.verdict] if palette else style)
+from .styles import STEP_STYLE, VERDICT_STYLE, Palette, verdict_text
 
 
 def decisions_table(decisions: Sequence[Decision]) -> Table:
@@ -66,7 +48,7 @@ def trace_table(decision: Decision, palette: Palette | None = None) -> Table:
     table.add_column("needed", overflow="fold", ratio=3)
     table.add_column("rule", style="dim", overflow="fold", ratio=2)
     for step in decision.trace:
-        symbol, default = OUTCOME_STYLE[step.outcome]
+        symbol, default = STEP_STYLE[step.outcome]
         style = palette[step.outcome] if palette else default
         table.add_row(Text(symbol, style=style), step.check, step.observed, step.needed, step.spec)
     return table

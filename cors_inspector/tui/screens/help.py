@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 
-from ...output.text import OUTCOME_STYLE, VERDICT_STYLE, Palette
+from ...output.styles import STEP_STYLE, VERDICT_STYLE, Palette
 from ..widgets.header_view import CORS, DECISIVE
 from ..widgets.requests_table import FOLDED
 from ..widgets.styles import ThemedStatic
@@ -32,7 +32,7 @@ def legend(palette: Palette) -> Table:
     table.add_column()
     for verdict, (symbol, _) in VERDICT_STYLE.items():
         table.add_row(Text(symbol, palette[verdict]), VERDICT_WORDS[verdict])
-    for outcome, (symbol, _) in OUTCOME_STYLE.items():
+    for outcome, (symbol, _) in STEP_STYLE.items():
         table.add_row(Text(symbol, palette[outcome]), f"trace step: {outcome}")
     table.add_row(FOLDED.strip(), "a request with its preflight folded under it (space unfolds)")
     table.add_row(DECISIVE, "header named by a failing check")

@@ -25,7 +25,7 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from ...engine.decision import Decision
-from ...output.text import VERDICT_STYLE
+from ...output.styles import VERDICT_STYLE
 from ...redact import redact_text
 from ..messages import DetailRequested, SelectionChanged
 from ..store import Change, Row, Store

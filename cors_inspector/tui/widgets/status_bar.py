@@ -7,7 +7,7 @@ from typing import ClassVar
 from rich.table import Table
 from rich.text import Text
 
-from ...output.text import VERDICT_STYLE
+from ...output.styles import VERDICT_STYLE
 from ..store import Store
 from .styles import ThemedStatic
 

@@ -8,7 +8,7 @@ from rich.style import Style
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ...output.text import OUTCOME_STYLE, VERDICT_STYLE
+from ...output.styles import STEP_STYLE, VERDICT_STYLE
 
 
 def text_style(widget: Widget, component: str) -> Style:
@@ -21,7 +21,7 @@ def text_style(widget: Widget, component: str) -> Style:
     return Style(color=full.color, bold=full.bold, italic=full.italic, underline=full.underline)
 
 
-_PALETTE_NAMES = (*VERDICT_STYLE, *OUTCOME_STYLE)
+_PALETTE_NAMES = (*VERDICT_STYLE, *STEP_STYLE)
 
 
 class ThemedStatic(Static):

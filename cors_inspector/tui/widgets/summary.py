@@ -6,7 +6,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ...output.text import VERDICT_STYLE, Palette
+from ...output.styles import VERDICT_STYLE, Palette
 from ..fixes import FixResult
 from ..store import BackendStats
 from .styles import ThemedStatic

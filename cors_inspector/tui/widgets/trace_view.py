@@ -6,7 +6,8 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from ...engine.decision import Decision
-from ...output.text import Palette, trace_table, verdict_text
+from ...output.styles import Palette, verdict_text
+from ...output.text import trace_table
 from ...redact import redact_text
 from .styles import ThemedStatic
 
