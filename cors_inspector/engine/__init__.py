@@ -3,12 +3,14 @@
 Pure: it imports nothing of mitmproxy, Textual or Rich (tests/unit/test_import_hygiene.py).
 """
 
-from .analyzer import Analyzer, analyze, classify
+from .analyzer import Analyzer, analyze
+from .classify import Classification, classify
 from .decision import Decision, Step
 from .exchange import Exchange, Headers, Request, Response
 
 __all__ = [
     "Analyzer",
+    "Classification",
     "Decision",
     "Exchange",
     "Headers",

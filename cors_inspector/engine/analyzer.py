@@ -13,141 +13,18 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from .checks import (
-    ACAC,
-    ACAO,
-    PreflightGrant,
-    cors_check,
-    exposed_headers,
-    header_values,
-    preflight_check,
-    redirect_check,
-)
-from .decision import Credentials, Decision, Failure, Kind, Step, Verdict
-from .exchange import Exchange, Response
-from .origins import url_parts
-from .reasons import CORS_ERRORS, console_message
+from .classify import Classification, classify
+from .cors_check import ACAC, ACAO, cors_check, header_values, redirect_check
+from .credentials import credentials_of
+from .decision import Credentials, Decision, Step
+from .exchange import Exchange
+from .preflight import PreflightGrant, PreflightResult, preflight_check
 from .safelists import SAFELISTED_METHODS, page_unsafe_headers, trim
+from .verdicts import allowed, block, decision_for, not_checked, note_proxy_answer, without_response
 
 PAIRING_WINDOW = 10.0  # seconds of capture time a preflight waits for its actual request
 MAX_WAITING = 2000  # preflights waiting at once, before the oldest is settled unpaired
 PREFLIGHT_CACHE_ENTRIES = 1024  # Chromium's limit
-
-
-@dataclass(slots=True)
-class _Classification:
-    kind: Kind
-    origin: str | None
-    why: str
-    inferred_mode: bool = False  # no Sec-Fetch-Mode on the wire: the mode is a guess
-
-
-def classify(exchange: Exchange) -> _Classification:
-    """Fetch "main fetch" step 12: which path the browser took, read back from the wire."""
-    request = exchange.request
-    headers = request.headers
-    origin = headers.get("origin")
-    if origin is not None:
-        origin = trim(origin)  # as any HTTP parser reads a field value
-    mode = headers.get("sec-fetch-mode")
-    site = headers.get("sec-fetch-site")
-    if (
-        request.method.upper() == "OPTIONS"
-        and origin is not None
-        and ("access-control-request-method" in headers)
-    ):
-        return _Classification(
-            "preflight",
-            origin,
-            "OPTIONS with Origin and Access-Control-Request-Method: a CORS preflight",
-        )
-    target = url_parts(request.url)
-    if target is None:
-        return _Classification("not-cors", origin, "not an http(s) URL: no CORS check applies")
-    if mode == "websocket" or (headers.get("upgrade") or "").lower() == "websocket":
-        return _Classification(
-            "not-cors",
-            origin,
-            "a WebSocket handshake: the browser does no "
-            "CORS check; the server must check Origin itself",
-        )
-    if mode == "navigate":
-        return _Classification(
-            "not-cors", origin, "a navigation (Sec-Fetch-Mode: navigate): no CORS check"
-        )
-    if mode == "no-cors":
-        return _Classification(
-            "not-cors",
-            origin,
-            "mode no-cors (Sec-Fetch-Mode: no-cors): "
-            "never CORS-checked; a cross-origin response is opaque to the "
-            "page (status 0, no headers, no body)",
-        )
-    if origin is None:
-        if site == "same-origin" or mode == "same-origin":
-            return _Classification(
-                "same-origin", None, "same origin (Sec-Fetch-Site: same-origin): no CORS check"
-            )
-        return _Classification(
-            "not-cors",
-            None,
-            "no Origin header: a navigation, a no-cors "
-            "GET, or a client that is not a browser (curl, Postman, a "
-            "server); no CORS check applies",
-        )
-    if origin == target.origin:
-        return _Classification(
-            "same-origin", origin, f"the page's origin {origin} is the target's: no CORS check"
-        )
-    if mode == "cors":
-        return _Classification(
-            "actual",
-            origin,
-            f"a cross-origin request from {origin} to "
-            f"{target.origin} in mode cors (Sec-Fetch-Mode: cors)",
-        )
-    # No Sec-Fetch-Mode: browsers send it only to https and loopback URLs.
-    accept = headers.get("accept") or ""
-    if request.method.upper() not in ("GET", "HEAD") and accept.startswith("text/html"):
-        return _Classification(
-            "not-cors",
-            origin,
-            "looks like a form submission (Origin on a "
-            f"{request.method} asking for HTML, no Sec-Fetch-Mode): a "
-            "navigation, no CORS check",
-            inferred_mode=True,
-        )
-    return _Classification(
-        "actual",
-        origin,
-        f"a cross-origin request from {origin} to "
-        f"{target.origin}; taken as mode cors (an Origin header and no "
-        "Sec-Fetch-Mode, which browsers send only to https and loopback "
-        "URLs)",
-        inferred_mode=True,
-    )
-
-
-def _credentials_of(
-    exchange: Exchange, preflighted_headers: list[str] | None = None
-) -> tuple[Credentials, str]:
-    """The credentials mode, as far as the wire shows it (it is never sent as such)."""
-    headers = exchange.request.headers
-    if "cookie" in headers:
-        return "include", "inferred: the request carries a Cookie header"
-    if (
-        "authorization" in headers
-        and preflighted_headers is not None
-        and "authorization" not in preflighted_headers
-    ):
-        # A page's own Authorization is always preflighted; one its preflight did not ask
-        # for was added by the browser: HTTP authentication, sent only with credentials.
-        return "include", "inferred: the browser added HTTP authentication (Authorization)"
-    if "sec-fetch-storage-access" in headers:
-        # Storage Access Headers: sent only on cross-site requests whose mode is 'include'.
-        return "include", "inferred: Chromium sent Sec-Fetch-Storage-Access, which it adds "
-        "only to cross-site requests made with credentials"
-    return "omit", "inferred: the request carries no Cookie header"
 
 
 @dataclass(slots=True)
@@ -158,27 +35,24 @@ class _PreflightVerdicts:
     origin: str
     method: str
     unsafe_headers: list[str]
-    without: tuple[Failure | None, PreflightGrant | None, list[Step]]
+    without: PreflightResult
     slot: list[Decision | None]
     released: bool = False  # paired or settled: no longer waiting
-    _with_credentials: tuple[Failure | None, PreflightGrant | None, list[Step]] | None = None
+    _with_credentials: PreflightResult | None = None
 
     @property
-    def with_credentials(self) -> tuple[Failure | None, PreflightGrant | None, list[Step]]:
+    def with_credentials(self) -> PreflightResult:
         """Judged for a credentialed actual request, when (and only if) that question comes."""
         if self._with_credentials is None:
-            trace: list[Step] = []
             exchange = self.exchange
-            failure, grant = preflight_check(
+            self._with_credentials = preflight_check(
                 exchange.response,
                 exchange.error,
                 self.origin,
                 self.method,
                 self.unsafe_headers,
                 True,
-                trace,
             )
-            self._with_credentials = (failure, grant, trace)
         return self._with_credentials
 
 
@@ -205,7 +79,7 @@ class Analyzer:
         elif found.kind == "actual":
             slot[0] = self._judge_actual(exchange, found)
         else:
-            slot[0] = _not_checked(exchange, found)
+            slot[0] = not_checked(exchange, found)
         return self._drain()
 
     def tick(self, now: float) -> list[Decision]:
@@ -237,18 +111,14 @@ class Analyzer:
     # -- preflights ---------------------------------------------------------------------------
 
     def _hold_preflight(
-        self, exchange: Exchange, found: _Classification, slot: list[Decision | None]
+        self, exchange: Exchange, found: Classification, slot: list[Decision | None]
     ) -> None:
         headers = exchange.request.headers
         origin = found.origin or "null"
         method = headers.get("access-control-request-method") or ""
         unsafe = header_values(headers, "access-control-request-headers")
-        trace_without: list[Step] = []
-        failure, grant = preflight_check(
-            exchange.response, exchange.error, origin, method, unsafe, False, trace_without
-        )
-        without = (failure, grant, trace_without)
-        if failure is not None:
+        without = preflight_check(exchange.response, exchange.error, origin, method, unsafe, False)
+        if without.failure is not None:
             # Fails whatever the credentials: the actual request was never sent.
             slot[0] = self._preflight_decision(
                 exchange,
@@ -296,8 +166,7 @@ class Analyzer:
     def _settle_unpaired(self, preflight: _PreflightVerdicts) -> None:
         self._release(preflight)
         exchange = preflight.exchange
-        failure_with = preflight.with_credentials[0]
-        if failure_with is not None:
+        if preflight.with_credentials.failure is not None:
             # It passes only without credentials, and no actual request followed: the page
             # asked for credentials, and the browser stopped at the preflight.
             preflight.slot[0] = self._preflight_decision(
@@ -323,7 +192,7 @@ class Analyzer:
             "the capture stopped)."
         )
         preflight.slot[0] = decision
-        self._remember_grant(preflight.origin, exchange, preflight.without[1])
+        self._remember_grant(preflight.origin, exchange, preflight.without.grant)
 
     def _remember_grant(
         self, origin: str, exchange: Exchange, grant: PreflightGrant | None
@@ -350,7 +219,7 @@ class Analyzer:
         self,
         exchange: Exchange,
         origin: str,
-        verdicts: tuple[Failure | None, PreflightGrant | None, list[Step]],
+        verdicts: PreflightResult,
         actual_id: str | None,
         credentials: Credentials,
         basis: str,
@@ -358,7 +227,7 @@ class Analyzer:
         failure, _, trace = verdicts
         request = exchange.request
         method = request.headers.get("access-control-request-method") or "?"
-        decision = _decision_for(exchange, "preflight", origin, "allowed")
+        decision = decision_for(exchange, "preflight", origin, "allowed")
         decision.credentials, decision.credentials_basis = credentials, basis
         decision.preflight_for = actual_id
         decision.trace = list(trace)
@@ -387,8 +256,8 @@ class Analyzer:
                 )
             )
             return decision
-        _block(decision, failure, origin)
-        _note_proxy_answer(decision, exchange)
+        block(decision, failure, origin)
+        note_proxy_answer(decision, exchange)
         if actual_id is None:
             decision.explanation += " The actual request was never sent."
         else:
@@ -400,11 +269,11 @@ class Analyzer:
 
     # -- actual requests ----------------------------------------------------------------------
 
-    def _judge_actual(self, exchange: Exchange, found: _Classification) -> Decision:
+    def _judge_actual(self, exchange: Exchange, found: Classification) -> Decision:
         request = exchange.request
         origin = found.origin or "null"
         response = exchange.response
-        decision = _decision_for(exchange, "actual", origin, "allowed")
+        decision = decision_for(exchange, "actual", origin, "allowed")
         trace = decision.trace
         trace.append(
             Step(
@@ -416,7 +285,7 @@ class Analyzer:
             )
         )
         preflight = self._pair(origin, exchange)
-        credentials, basis = _credentials_of(
+        credentials, basis = credentials_of(
             exchange, preflight.unsafe_headers if preflight else None
         )
         include = credentials == "include"
@@ -433,21 +302,21 @@ class Analyzer:
                     "Fetch: HTTP fetch, step 4.1",
                     f"sent first (flow {preflight.exchange.id})",
                     "a passed preflight",
-                    "fail" if verdicts[0] else "pass",
+                    "fail" if verdicts.failure else "pass",
                 )
             )
-            if verdicts[0] is not None:
+            if verdicts.failure is not None:
                 # The capture shows the request sent although its preflight fails: the
                 # credentials mode inferred from the wire must differ from the page's.
-                _block(decision, verdicts[0], origin)
+                block(decision, verdicts.failure, origin)
                 decision.credentials, decision.credentials_basis = credentials, basis
                 return decision
-            self._remember_grant(origin, preflight.exchange, verdicts[1])
+            self._remember_grant(origin, preflight.exchange, verdicts.grant)
         else:
             self._note_missing_preflight(exchange, include, trace)
         decision.credentials, decision.credentials_basis = credentials, basis
         if response is None:
-            return _without_response(decision, exchange)
+            return without_response(decision, exchange)
         if response.status == 304:
             trace.append(
                 Step("Revalidation", "Fetch: HTTP fetch, step 4.4", "304 Not Modified", "", "info")
@@ -462,8 +331,8 @@ class Analyzer:
             failure = redirect_check(response, trace)
         if failure is not None:
             self._cache.pop(key, None)  # Fetch main fetch step 12.6: a failure clears the cache
-            _block(decision, failure, origin)
-            _note_proxy_answer(decision, exchange)
+            block(decision, failure, origin)
+            note_proxy_answer(decision, exchange)
             return decision
         # It passed without credentials, so ACAO is the origin or `*`; with credentials
         # (CORS check steps 3-7) `*` fails, and so does anything but ACAC `true`.
@@ -476,7 +345,7 @@ class Analyzer:
                 "cookie stored, the browser would block this: it needs the exact origin in "
                 "Access-Control-Allow-Origin and Access-Control-Allow-Credentials: true"
             )
-        _allowed(decision, response, include, origin)
+        allowed(decision, response, include, origin)
         return decision
 
     def _note_missing_preflight(self, exchange: Exchange, include: bool, trace: list[Step]) -> None:
@@ -537,121 +406,6 @@ class Analyzer:
                 "info",
             )
         )
-
-
-def _note_proxy_answer(decision: Decision, exchange: Exchange) -> None:
-    """Say so when the proxy, not the server, answered the browser."""
-    if not exchange.answered_by_proxy:
-        return
-    decision.trace.insert(
-        0,
-        Step(
-            "Answered by the proxy",
-            "capture",
-            f"{decision.status} from the proxy: {exchange.error}",
-            "an answer from the server",
-            "info",
-        ),
-    )
-    decision.explanation = (
-        f"The server never answered ({exchange.error}), so the proxy answered "
-        f"{decision.status} itself, without CORS headers, and that is what the browser judged. "
-        "The server is down or unreachable at that address: fix that first, no CORS setting "
-        "helps. " + decision.explanation
-    )
-
-
-def _block(decision: Decision, failure: Failure, origin: str) -> None:
-    decision.verdict = "blocked"
-    decision.reason = failure.reason
-    decision.firefox_reason = failure.firefox_reason or CORS_ERRORS[failure.reason].firefox
-    decision.failed_parameter = failure.failed_parameter
-    decision.explanation = failure.explanation
-    decision.console_message = console_message(
-        failure.reason, decision.url, origin, failure.failed_parameter
-    )
-
-
-def _allowed(decision: Decision, response: Response, include: bool, origin: str) -> None:
-    readable, hidden = exposed_headers(response, include)
-    decision.readable_headers = readable
-    decision.hidden_headers = hidden
-    trace = decision.trace
-    trace.append(
-        Step(
-            "Readable response headers",
-            "Fetch: main fetch, step 14",
-            ", ".join(readable) or "none",
-            "CORS-safelisted names + Access-Control-Expose-Headers",
-            "info",
-        )
-    )
-    words = f"Allowed: the response lets {origin} read it."
-    unexposed = [name for name in hidden if not name.startswith("access-control-")]
-    if unexposed:
-        words += (
-            " Script cannot read "
-            + ", ".join(f"`{name}`" for name in unexposed[:8])
-            + (" and more" if len(unexposed) > 8 else "")
-            + ": a header must be listed in Access-Control-Expose-Headers to be readable."
-        )
-    decision.explanation = words
-
-
-def _without_response(decision: Decision, exchange: Exchange) -> Decision:
-    if exchange.browser_error:
-        # The browser recorded a failure (a HAR's status 0 and _error) without the response.
-        decision.trace.append(
-            Step(
-                "Response", "the browser's own record", exchange.browser_error, "a response", "fail"
-            )
-        )
-        if exchange.browser_error.endswith("ERR_FAILED"):
-            decision.verdict = "blocked"
-            decision.explanation = (
-                f"The browser failed this request ({exchange.browser_error}) and the capture "
-                "keeps no response to show why: a CORS failure is the usual cause, but its "
-                "reason needs the response headers (capture it through the proxy)."
-            )
-            return decision
-        decision.verdict = "unknown"
-        decision.explanation = (
-            f"The browser got no response ({exchange.browser_error}): a network error, not a "
-            "CORS one. Is the server up and reachable at that address?"
-        )
-        return decision
-    decision.verdict = "unknown"
-    decision.trace.append(
-        Step("Response", "Fetch: HTTP fetch", exchange.error or "none", "a response", "fail")
-    )
-    decision.explanation = (
-        f"No response in the capture ({exchange.error or 'the request did not complete'}): "
-        "the browser reports a network error, not a CORS one."
-    )
-    return decision
-
-
-def _decision_for(exchange: Exchange, kind: Kind, origin: str | None, verdict: Verdict) -> Decision:
-    request = exchange.request
-    return Decision(
-        exchange=exchange,
-        flow_id=exchange.id,
-        started=exchange.started,
-        method=request.method,
-        url=request.url,
-        origin=origin,
-        status=exchange.response.status if exchange.response else None,
-        kind=kind,
-        verdict=verdict,
-    )
-
-
-def _not_checked(exchange: Exchange, found: _Classification) -> Decision:
-    decision = _decision_for(exchange, found.kind, found.origin, "not-applicable")
-    decision.explanation = found.why[0].upper() + found.why[1:] + "."
-    decision.trace.append(Step("Request mode", "Fetch: main fetch, step 12", found.why, "", "info"))
-    decision.credentials, decision.credentials_basis = _credentials_of(exchange)
-    return decision
 
 
 def analyze(exchanges: Iterable[Exchange]) -> Iterator[Decision]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..engine.checks import ACAC, ACAM, ACAO
+from ..engine.cors_check import ACAC, ACAM, ACAO
 from ..engine.origins import url_parts
 from ..engine.safelists import parse_token_list
 from .observe import Backend, Observation, page_method

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..engine.checks import header_values
+from ..engine.cors_check import header_values
 from ..engine.decision import Decision
 from ..engine.exchange import Exchange, Headers
 from ..engine.origins import origin_of

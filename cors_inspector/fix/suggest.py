@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..engine.checks import ACAC, ACAH, ACAM, ACAO, ACEH, ACMA, parse_max_age
+from ..engine.cors_check import ACAC, ACAH, ACAM, ACAO, ACEH, ACMA
 from ..engine.origins import origin_of, url_parts
+from ..engine.preflight import parse_max_age
 from ..engine.safelists import (
     FORBIDDEN_RESPONSE_HEADERS,
     SAFELISTED_RESPONSE_HEADERS,

@@ -2,7 +2,7 @@
 headers, and the streaming order of decisions."""
 
 from cors_inspector.engine import Analyzer
-from cors_inspector.engine.checks import parse_max_age
+from cors_inspector.engine.preflight import parse_max_age
 
 from .builders import API, PAGE, cors_get, exchange, judge, judge_one, preflight
 
