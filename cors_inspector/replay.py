@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .engine import Analyzer, Decision, Exchange, Headers, Request, Response
+from .engine.exchange import BODY_HEAD
 from .engine.origins import origin_of
 from .fix.observe import Observation, group_by_backend, needs_preflight
 from .redact import MASK
@@ -99,7 +100,7 @@ def _send(request: Request) -> Response:
             answer.status,
             headers,
             answer.reason,
-            body[:256].decode("utf-8", "replace") if answer.status >= 400 else "",
+            body[:BODY_HEAD].decode("utf-8", "replace") if answer.status >= 400 else "",
         )
     finally:
         connection.close()

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 HeaderPairs = tuple[tuple[str, str], ...]
+# Characters of an error response's body kept: enough for Starlette's one-line refusals
+# ("Disallowed CORS origin"), which name the setting that refused a preflight.
+BODY_HEAD = 256
 
 
 _LOWER: dict[str, str] = {}  # header names repeat in every message: lower-case each once

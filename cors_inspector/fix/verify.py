@@ -16,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Message
 
 from ..engine import Analyzer, Decision, Exchange, Headers, Request, Response
+from ..engine.exchange import BODY_HEAD
 from .config import CorsConfig
 from .observe import Observation, needs_preflight, page_method
 
@@ -110,12 +111,13 @@ def _call(app: CORSMiddleware, request: Request) -> Response:
 
     _drive(app(scope, receive, send))
     start = sent[0]
+    body = b"".join(m.get("body", b"") for m in sent[1:])
     return Response(
         status=start["status"],
         headers=Headers(
             tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"])
         ),
-        body_head=b"".join(m.get("body", b"") for m in sent[1:])[:256].decode("utf-8", "replace"),
+        body_head=body[:BODY_HEAD].decode("utf-8", "replace"),
     )
 
 

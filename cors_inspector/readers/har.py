@@ -12,10 +12,9 @@ from datetime import datetime
 from itertools import chain
 from typing import IO, Any
 
-from ..engine.exchange import Exchange, Headers, Request, Response
+from ..engine.exchange import BODY_HEAD, Exchange, Headers, Request, Response
 
 CHUNK = 1 << 20
-BODY_HEAD = 256
 _DECODER = json.JSONDecoder()
 _WHITESPACE = " \t\n\r"
 

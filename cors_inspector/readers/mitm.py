@@ -7,16 +7,14 @@ Builds Exchanges straight from the serialized flow state instead of mitmproxy Fl
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from mitmproxy.http import HTTPFlow
-from mitmproxy.io import compat
-from mitmproxy.version import FLOW_FORMAT_VERSION
-
-from ..engine.exchange import Exchange, Headers, Request, Response
+from ..engine.exchange import BODY_HEAD, Exchange, Headers, Request, Response
 from .tnetstring import TNetStringError, records
 
-BODY_HEAD = 256
+if TYPE_CHECKING:
+    from mitmproxy.http import HTTPFlow
+
 # Errors after which mitmproxy sends the client nothing; after any other error it answers
 # the client itself with a 502 (proxy/layers/http/_http1.py, ResponseProtocolError).
 _CLIENT_SIDE_ERRORS = ("Client disconnected", "Connection killed")
@@ -148,6 +146,10 @@ def exchange_from_flow(flow: HTTPFlow) -> Exchange:
 
 def read_flows(stream: IO[bytes]) -> Iterator[Exchange]:
     """Yield the HTTP exchanges of a flow file; raise FlowFileError where it stops making sense."""
+    # mitmproxy is imported only here: `--help`, and reading a HAR, need none of it.
+    from mitmproxy.io import compat
+    from mitmproxy.version import FLOW_FORMAT_VERSION
+
     count = 0
     try:
         for state in records(stream):

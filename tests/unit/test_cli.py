@@ -169,7 +169,7 @@ def test_a_progress_bar_follows_the_bytes_read_in_a_terminal(tmp_path, monkeypat
     from rich.console import Console
 
     from cors_inspector import judge as captures
-    from cors_inspector.cli import reading_progress
+    from cors_inspector.cli.progress import reading_progress
 
     monkeypatch.setattr(captures, "REPORT_EVERY", 50)
     paths = _multi_file_capture(tmp_path, copies=100)
@@ -200,7 +200,7 @@ def test_no_progress_bar_when_not_a_terminal_or_small(tmp_path):
 
     from rich.console import Console
 
-    from cors_inspector.cli import reading_progress
+    from cors_inspector.cli.progress import reading_progress
 
     paths = _multi_file_capture(tmp_path, copies=2)
     piped = Console(file=io.StringIO(), force_terminal=False)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cors_inspector.cli import EXIT_BLOCKED, EXIT_OK, main
+from cors_inspector.cli import ExitStatus, main
 from tests.browser.agreement import EngineRecord, describe, disagreement, group_by_case
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_flows"
@@ -56,7 +56,7 @@ def test_engine_decides_as_chromium(
         if (problem := disagreement(request, by_case[request["case"]]))
     ]
     assert problems == [], "\n".join(problems)
-    assert status == (EXIT_BLOCKED if blocked_cases([story]) else EXIT_OK)
+    assert status == (ExitStatus.BLOCKED if blocked_cases([story]) else ExitStatus.OK)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -86,6 +86,6 @@ def test_bundled_demo_reports_every_story(capsys: pytest.CaptureFixture[str]) ->
     reported = {
         case for case, records in by_case.items() if any(r["verdict"] == "blocked" for r in records)
     }
-    assert status == EXIT_BLOCKED
+    assert status == ExitStatus.BLOCKED
     assert reported == blocked_cases(demo_stories)
     assert {s["id"] for s in demo_stories} > {"healthy-session"}

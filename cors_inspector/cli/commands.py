@@ -1,0 +1,228 @@
+"""The commands: each reads its arguments, runs the job through the adapters, and returns
+an ExitStatus."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..judge import judge_captures
+from ..readers import CaptureError
+from .parser import bundled_sample
+from .progress import reading_progress
+from .status import CliError, ExitStatus
+
+if TYPE_CHECKING:
+    from ..mitm.proxy import ProxySettings
+
+KEEP = {
+    "all": lambda decision: True,
+    "cors": lambda decision: decision.is_cors,
+    "blocked": lambda decision: decision.verdict == "blocked",
+}
+ONLY_WORDS = {"all": "all", "cors": "CORS only", "blocked": "blocked only"}
+
+
+def _capture_paths(args: argparse.Namespace) -> list[Path]:
+    if args.files:
+        return list(args.files)
+    sample = bundled_sample()
+    print(f"No capture given: analysing the bundled sample {sample.name}.", file=sys.stderr)
+    return [sample]
+
+
+def _report_problems(problems: list[CaptureError]) -> None:
+    for problem in problems:
+        print(f"cors-inspector: error: {problem}", file=sys.stderr)
+
+
+def run_analyze(args: argparse.Namespace) -> ExitStatus:
+    paths = _capture_paths(args)
+    # In a terminal, page loads and same-origin requests are noise; machine formats are whole.
+    only = args.only or ("cors" if args.format == "text" else "all")
+    keep = KEEP[only]
+    problems: list[CaptureError] = []
+    blocked = False
+    if args.format == "jsonl":
+        from ..output.records import to_json_bytes
+
+        sys.stdout.flush()
+        out = sys.stdout.buffer  # UTF-8 lines straight from the encoder
+        # Lines streaming to the terminal itself would tear a progress bar drawn between them.
+        shown = nullcontext(None) if sys.stdout.isatty() else reading_progress(paths)
+        with shown as progress:
+            for decision in judge_captures(paths, problems, progress):
+                blocked = blocked or decision.verdict == "blocked"
+                if keep(decision):
+                    out.write(to_json_bytes(decision) + b"\n")
+        out.flush()
+    else:
+        with reading_progress(paths) as progress:
+            everything = list(judge_captures(paths, problems, progress))
+        blocked = any(decision.verdict == "blocked" for decision in everything)
+        if args.format == "json":
+            from ..output.records import to_record
+
+            records = [to_record(d) for d in everything if keep(d)]
+            json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
+            sys.stdout.write("\n")
+        else:
+            from rich.console import Console
+
+            from ..engine.origins import origin_of
+            from ..fix import suggestions_for
+            from ..output.fix import fix_for_decision
+            from ..output.text import print_report
+
+            suggestions = suggestions_for(everything) if blocked else {}
+            print_report(
+                Console(),
+                everything,
+                keep,
+                ONLY_WORDS[only],
+                lambda d: fix_for_decision(d, suggestions.get(origin_of(d.url) or "")),
+            )
+    _report_problems(problems)
+    if problems:
+        return ExitStatus.UNREADABLE
+    return ExitStatus.BLOCKED if blocked else ExitStatus.OK
+
+
+def run_fix(args: argparse.Namespace) -> ExitStatus:
+    from ..fix import suggestions_for
+    from ..output.fix import fix_panel, suggestion_record
+
+    problems: list[CaptureError] = []
+    paths = _capture_paths(args)
+    with reading_progress(paths) as progress:
+        suggestions = suggestions_for(judge_captures(paths, problems, progress))
+    if args.backend:
+        wanted = args.backend.rstrip("/")
+        suggestions = {k: v for k, v in suggestions.items() if k == wanted}
+        if not suggestions:
+            print(f"cors-inspector: nothing blocked for backend {wanted}", file=sys.stderr)
+    if args.format == "json":
+        records = [suggestion_record(s) for s in suggestions.values()]
+        json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        from rich.console import Console
+
+        console = Console()
+        if not suggestions:
+            console.print("Nothing blocked: no fix needed.")
+        for suggestion in suggestions.values():
+            console.print(fix_panel(suggestion))
+    _report_problems(problems)
+    if problems:
+        return ExitStatus.UNREADABLE
+    unresolved = any(
+        (s.verification and not s.verification.ok) or any(o.blocked for o in s.uncovered)
+        for s in suggestions.values()
+    )
+    return ExitStatus.BLOCKED if unresolved else ExitStatus.OK
+
+
+def proxy_settings(args: argparse.Namespace) -> ProxySettings:
+    """The options of add_proxy_arguments, for the proxy command and the live TUI."""
+    from ..mitm.proxy import ProxySettings
+
+    return ProxySettings(
+        listen_host=args.listen_host,
+        listen_port=args.listen_port,
+        log=args.log,
+        save=args.save,
+        redact=not args.no_redact,
+        cors_only=not args.all,
+    )
+
+
+def run_proxy_command(args: argparse.Namespace) -> int:
+    from ..mitm.proxy import run_proxy
+
+    return run_proxy(proxy_settings(args))
+
+
+def _no_terminal(alternative: str) -> bool:
+    """True, after saying so, when there is no terminal for the TUI (a pipe, a script)."""
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return False
+    print(f"cors-inspector: error: the TUI needs a terminal; {alternative}", file=sys.stderr)
+    return True
+
+
+def run_open(args: argparse.Namespace) -> ExitStatus:
+    from ..tui.app import CorsInspectorApp
+    from ..tui.store import Store
+
+    if _no_terminal("without one, use cors-inspector analyze FILE..."):
+        return ExitStatus.UNREADABLE
+    app = CorsInspectorApp(Store(keep=args.keep), files=args.files)
+    app.run()
+    return ExitStatus.UNREADABLE if app.problems else ExitStatus.OK
+
+
+def run_live_tui(args: argparse.Namespace) -> ExitStatus:
+    from ..mitm.proxy import warn_if_exposed
+    from ..tui.app import CorsInspectorApp
+    from ..tui.store import Store
+
+    if _no_terminal("without one, use cors-inspector proxy"):
+        return ExitStatus.UNREADABLE
+    warn_if_exposed(args.listen_host)
+    store = Store(keep=args.keep, scope="all" if args.all else "cors")
+    CorsInspectorApp(store, proxy=proxy_settings(args)).run()
+    return ExitStatus.OK
+
+
+def run_browser_command(args: argparse.Namespace) -> int:
+    from ..browsers.chromium import run_browser
+
+    return run_browser(args.url, args.proxy_host, args.proxy_port, args.headless)
+
+
+def run_replay(args: argparse.Namespace) -> ExitStatus:
+    from ..output.replay import print_replay, replay_records
+    from ..replay import ReplayError, choose_observations, replay
+
+    supplied = {}
+    for header in args.header:
+        name, sep, value = header.partition(":")
+        if not sep or not name.strip():
+            raise CliError(f"--header wants 'Name: value', got {header!r}")
+        supplied[name.strip()] = value.strip()
+    problems: list[CaptureError] = []
+    decisions = list(judge_captures([args.file], problems))
+    _report_problems(problems)
+    if problems:
+        return ExitStatus.UNREADABLE
+    try:
+        observations = choose_observations(
+            decisions, args.to, args.backend and args.backend.rstrip("/"), args.only == "blocked"
+        )
+    except ReplayError as error:
+        raise CliError(str(error)) from None
+    results = replay(observations, args.to, supplied)
+    if args.format == "json":
+        json.dump(replay_records(results), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        from rich.console import Console
+
+        print_replay(Console(), results, args.to)
+    unresolved = any(r.outcome in ("still blocked", "newly broken", "failed") for r in results)
+    return ExitStatus.BLOCKED if unresolved else ExitStatus.OK
+
+
+COMMANDS = {
+    "analyze": run_analyze,
+    "fix": run_fix,
+    "proxy": run_proxy_command,
+    "browser": run_browser_command,
+    "open": run_open,
+    "replay": run_replay,
+}

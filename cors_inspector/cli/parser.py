@@ -1,0 +1,240 @@
+"""The argument parser: commands, options, and types that turn bad values into usage errors."""
+
+from __future__ import annotations
+
+import argparse
+from importlib import resources
+from pathlib import Path
+
+from .. import __version__
+from ..tui.store import DEFAULT_KEEP
+from .epilogs import (
+    ANALYZE_EPILOG,
+    BROWSER_EPILOG,
+    DESCRIPTION,
+    FIX_EPILOG,
+    MAIN_EPILOG,
+    OPEN_EPILOG,
+    PROXY_EPILOG,
+    REPLAY_EPILOG,
+)
+
+ONLY = ("all", "cors", "blocked")
+
+
+def port(text: str) -> int:
+    """An argtype: a TCP port, so that `--listen-port 99999` is a usage error."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, not {number}")
+    return number
+
+
+def positive(text: str) -> int:
+    """An argtype: a whole number above zero."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
+def bundled_sample() -> Path:
+    return Path(str(resources.files("cors_inspector") / "samples" / "demo.mitm"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cors-inspector",
+        description=DESCRIPTION,
+        epilog=MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_proxy_arguments(parser)  # for the live TUI, which runs without a command
+    add_keep_argument(parser, DEFAULT_KEEP)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    analyze = commands.add_parser(
+        "analyze",
+        help="judge every request of saved captures (.mitm or HAR)",
+        description="Judge every request of saved captures as Chromium would.",
+        epilog=ANALYZE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    analyze.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="mitmproxy flow files or HAR files (default: the bundled sample)",
+    )
+    analyze.add_argument(
+        "--format",
+        choices=("text", "json", "jsonl"),
+        default="text",
+        help="text: a table, then why each blocked request failed (default); json: one "
+        "array; jsonl: one JSON object per request, in capture order (schema in README)",
+    )
+    analyze.add_argument(
+        "--only",
+        choices=ONLY,
+        help="which requests to report: all, cors (preflights and CORS requests) or blocked "
+        "(default: cors for text, all for json and jsonl)",
+    )
+    fix = commands.add_parser(
+        "fix",
+        help="the CORSMiddleware configuration that makes blocked requests pass, verified",
+        description="Suggest, and verify with the real Starlette, the CORSMiddleware change "
+        "per backend.",
+        epilog=FIX_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fix.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="mitmproxy flow files or HAR files (default: the bundled sample)",
+    )
+    fix.add_argument(
+        "--backend", metavar="ORIGIN", help="only this backend, e.g. http://localhost:8000"
+    )
+    fix.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default) or json: one object per backend",
+    )
+    proxy = commands.add_parser(
+        "proxy",
+        help="run the proxy headless, one coloured line per CORS request",
+        description="Run mitmproxy with cors-inspector in this process, without the TUI.",
+        epilog=PROXY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_proxy_arguments(proxy, inherit=True)
+    browser = commands.add_parser(
+        "browser",
+        help="start Chromium/Chrome with a throwaway profile pointed at the proxy",
+        description="Start Chromium or Chrome with a throwaway profile that sends everything "
+        "(localhost included) through the proxy and trusts mitmproxy's certificate for that "
+        "profile only. Start the proxy first (cors-inspector, or cors-inspector proxy).",
+        epilog=BROWSER_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    browser.add_argument(
+        "url",
+        nargs="?",
+        default="about:blank",
+        metavar="URL",
+        help="the page to open (default: about:blank)",
+    )
+    browser.add_argument("--proxy-host", default="127.0.0.1", help="default: 127.0.0.1")
+    browser.add_argument("--proxy-port", type=port, default=8080, help="default: 8080")
+    browser.add_argument("--headless", action="store_true", help="no window (for scripts)")
+    tui = commands.add_parser(
+        "open",
+        help="browse saved captures (.mitm or HAR) in the TUI",
+        description="Browse saved captures in the TUI: every request as the browser judged it.",
+        epilog=OPEN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    tui.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="mitmproxy flow files or HAR files"
+    )
+    add_keep_argument(tui, argparse.SUPPRESS)  # unset here: the top-level value stands
+    add_replay_parser(commands)
+    return parser
+
+
+def add_replay_parser(commands: argparse._SubParsersAction) -> None:
+    replay = commands.add_parser(
+        "replay",
+        help="re-send captured requests to the fixed backend and judge them again",
+        description="Re-send captured cross-origin requests as the browser would, to a "
+        "(fixed) backend, and report before -> after for each.",
+        epilog=REPLAY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    replay.add_argument("file", type=Path, metavar="FILE", help="a mitmproxy flow file or HAR")
+    replay.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="the backend to send to, e.g. http://localhost:8000",
+    )
+    replay.add_argument(
+        "--only",
+        choices=("blocked", "all"),
+        default="all",
+        help="replay only what was blocked, or every request (default)",
+    )
+    replay.add_argument(
+        "--backend",
+        metavar="ORIGIN",
+        help="which captured backend's requests, when there are several",
+    )
+    replay.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="send this header (e.g. a token the capture redacted); repeatable",
+    )
+    replay.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def add_proxy_arguments(parser: argparse.ArgumentParser, inherit: bool = False) -> None:
+    """The proxy's options; with `inherit`, unset ones keep the top-level parser's values, so
+    `cors-inspector --listen-port 9090 proxy` and `cors-inspector proxy --listen-port 9090`
+    both work."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if inherit else value
+
+    parser.add_argument(
+        "--listen-host",
+        default=default("127.0.0.1"),
+        help="address to listen on (default: 127.0.0.1, loopback only)",
+    )
+    parser.add_argument("--listen-port", type=port, default=default(8080), help="default: 8080")
+    parser.add_argument(
+        "--log",
+        metavar="FILE",
+        default=default(""),
+        help="append one JSON line per decision (the jsonl schema), rotated",
+    )
+    parser.add_argument(
+        "--save",
+        metavar="FILE",
+        default=default(""),
+        help="save the flows to a mitmproxy file for replay and analyze",
+    )
+    parser.add_argument(
+        "--no-redact",
+        action="store_true",
+        default=default(False),
+        help="keep Cookie, Set-Cookie, Authorization, Proxy-Authorization and "
+        "URL userinfo in what is written (redacted by default)",
+    )
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        default=default(False),
+        help="log and print every request, not only CORS ones",
+    )
+
+
+def add_keep_argument(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--keep",
+        type=positive,
+        metavar="N",
+        default=default,
+        help=f"the TUI keeps the newest N requests, dropping the oldest (default {DEFAULT_KEEP})",
+    )
