@@ -21,7 +21,7 @@ from typing import NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import percentile, report, work_directory
-from tests.live.support import start_backend, start_mitmdump, wait_until_listening, with_addon
+from tests.support.live import start_backend, start_mitmdump, wait_until_listening, with_addon
 
 
 async def client(proxy_port: int, backend_port: int, count: int, latencies: list[float]) -> None:

@@ -6,10 +6,11 @@
     .venv/bin/python scripts/show_ground_truth.py OUTDIR     # Chromium's verdicts, as a table
 
 Modules: ``cases`` (what is fetched), ``raw_backend`` and ``apps`` (who answers),
-``servers`` (process helpers), ``network_log`` (CDP events), ``capture`` (one run),
-``test_harness`` (checks on the capture itself), ``agreement`` and ``test_agreement`` (engine
+``network_log`` (CDP events), ``capture`` (one run),
+``test_harness`` (checks on the capture itself), ``test_agreement`` (engine
 vs Chromium), ``test_live_log`` (the mitmproxy addon's live log vs ``analyze`` and Chromium),
 ``fixes`` and ``test_fixes_in_chromium`` (the suggested fix, applied to the real FastAPI apps,
 re-run in Chromium), ``stories`` (the page sessions ``scripts/make_sample_flows.py`` records
-into ``sample_flows/``).
+into ``sample_flows/``). The process helpers and the engine-vs-browser comparison are in
+``tests/support/``, shared with the other suites.
 """

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import sys
 import time
@@ -25,13 +24,13 @@ from urllib.parse import urlsplit
 
 from playwright.async_api import Page, async_playwright
 
-from . import servers
+from tests.support import servers
+from tests.support.paths import ADDON, REPO, mitmdump
+
 from .cases import BACKENDS, CASES, PAGES, SESSION_COOKIE, Case
 from .network_log import NetworkLog
 
 CHROMIUM = Path("/usr/bin/chromium")
-REPO = Path(__file__).resolve().parents[2]
-ADDON = REPO / "addons" / "cors_inspector.py"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -251,11 +250,6 @@ async def drive_browser(origins: Origins, cases: Sequence[Case]) -> list[dict[st
             await page.close()
         await browser.close()
     return records
-
-
-def mitmdump() -> str:
-    sibling = Path(sys.executable).with_name("mitmdump")
-    return str(sibling) if sibling.exists() else shutil.which("mitmdump") or "mitmdump"
 
 
 def start_helpers(

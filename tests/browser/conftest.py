@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from . import servers
-from .agreement import Analysis, analyze_jsonl
+from tests.support import servers
+from tests.support.agreement import Analysis, analyze_jsonl
+
 from .capture import CHROMIUM, RunResult, run_capture
 from .fixes import SUMMARY_KEY
 

@@ -30,11 +30,11 @@ import pytest
 from cors_inspector.engine import Analyzer, Decision
 from cors_inspector.fix import Observation, Suggestion, suggestions_for
 from cors_inspector.readers import read_capture
+from tests.support import servers
+from tests.support.agreement import case_of
 
-from . import servers
 from .capture import RunResult, origin_of, run_capture
 from .cases import Case
-from .network_log import case_of
 
 # A request Chromium refused, and what counts as accepting it again.
 BLOCKED = "blocked"

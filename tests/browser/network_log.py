@@ -6,13 +6,10 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from playwright.async_api import CDPSession
 
-
-def case_of(url: str) -> str | None:
-    return parse_qs(urlsplit(url).query).get("case", [None])[0]
+from tests.support.agreement import case_of
 
 
 @dataclass

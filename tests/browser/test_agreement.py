@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from .agreement import Analysis, EngineRecord, describe, disagreement, group_by_case
+from tests.support.agreement import Analysis, EngineRecord, describe, disagreement, group_by_case
+
 from .capture import RunResult
 from .cases import CASES, CASES_BY_ID
 

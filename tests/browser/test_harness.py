@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 import pytest
 from mitmproxy import http, io
 
+from tests.support.agreement import case_of
+
 from .capture import RunResult
 from .cases import CASES, CASES_BY_ID, SESSION_COOKIE
-from .network_log import case_of
 
 pytestmark = pytest.mark.browser
 

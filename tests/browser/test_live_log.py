@@ -16,10 +16,17 @@ from dataclasses import dataclass, field
 import pytest
 from mitmproxy import http, io
 
-from .agreement import Analysis, EngineRecord, describe, disagreement, group_by_case
+from tests.support.agreement import (
+    Analysis,
+    EngineRecord,
+    case_of,
+    describe,
+    disagreement,
+    group_by_case,
+)
+
 from .capture import RunResult
 from .cases import CASES
-from .network_log import case_of
 
 pytestmark = pytest.mark.browser
 

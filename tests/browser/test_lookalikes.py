@@ -8,9 +8,9 @@ import pytest
 from cors_inspector.engine import Analyzer
 from cors_inspector.fix import suggestions_for
 from cors_inspector.readers import read_capture
+from tests.support.agreement import case_of
 
 from .capture import RunResult
-from .network_log import case_of
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,9 @@ from contextlib import ExitStack
 
 import pytest
 
-from tests.browser import servers
-from tests.browser.capture import REPO
-from tests.live.support import start_backend, wait_until_listening
+from tests.support import servers
+from tests.support.live import start_backend, wait_until_listening
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.browser
 CLI = [sys.executable, "-m", "cors_inspector"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import servers
-from tests.live.support import start_backend, start_mitmdump, wait_until_listening, with_addon
+from tests.support import servers
+from tests.support.live import start_backend, start_mitmdump, wait_until_listening, with_addon
 
 SOAK_REQUESTS = 100_000
 SOAK_CONNECTIONS = 50

@@ -4,8 +4,8 @@ without it, for allowed and blocked requests (real mitmdump, real loopback backe
 from contextlib import ExitStack
 from pathlib import Path
 
-from tests.live.support import fetch_through, start_backend, start_mitmdump, wait_until_listening
-from tests.live.support import with_addon as with_addon_options
+from tests.support.live import fetch_through, start_backend, start_mitmdump, wait_until_listening
+from tests.support.live import with_addon as with_addon_options
 
 REQUESTS = {
     "allowed": b"GET http://127.0.0.1:{port}/allowed HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"

@@ -15,8 +15,8 @@ import pytest
 from cors_inspector.engine import Analyzer
 from cors_inspector.fix import suggestions_for
 from cors_inspector.readers import read_capture
-from tests.browser import servers
-from tests.browser.capture import REPO
+from tests.support import servers
+from tests.support.paths import REPO
 
 SAMPLES = REPO / "sample_flows"
 STORY = "missing-middleware"  # GET /api/items and PUT /api/items/1 (JSON), both blocked

@@ -5,8 +5,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from tests.browser import servers
-from tests.browser.capture import REPO
+from tests.support import servers
+from tests.support.paths import REPO
 
 CLI = [sys.executable, "-m", "cors_inspector", "proxy"]
 

@@ -15,8 +15,8 @@ from textual.pilot import Pilot
 from cors_inspector.mitm.proxy import ProxySettings
 from cors_inspector.tui.app import CorsInspectorApp
 from cors_inspector.tui.store import Store
-from tests.browser import servers
-from tests.live.support import fetch_through, start_backend, wait_until_listening
+from tests.support import servers
+from tests.support.live import fetch_through, start_backend, wait_until_listening
 
 from .conftest import SIZE
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from cors_inspector.cli import ExitStatus, main
-from tests.browser.agreement import EngineRecord, describe, disagreement, group_by_case
+from tests.support.agreement import EngineRecord, describe, disagreement, group_by_case
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_flows"
 MANIFEST = json.loads((SAMPLES / "stories.json").read_text())

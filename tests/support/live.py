@@ -9,8 +9,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from tests.browser import servers
-from tests.browser.capture import REPO, mitmdump
+from tests.support import servers
+from tests.support.paths import REPO, mitmdump
 
 ADDON = REPO / "addons" / "cors_inspector.py"
 

@@ -14,11 +14,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-from .network_log import case_of
+from tests.support.paths import REPO
+
+
+def case_of(url: str) -> str | None:
+    """The browser suite's case id, from the `case` query parameter of a URL."""
+    return parse_qs(urlsplit(url).query).get("case", [None])[0]
+
 
 EngineRecord = dict[str, Any]
-REPO = Path(__file__).resolve().parents[2]
+
 # cors-inspector's exit status: 0 nothing blocked, 1 something blocked (both are results).
 ANALYZED = (0, 1)
 

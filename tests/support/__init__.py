@@ -1,0 +1,1 @@
+"""What several suites share: servers on loopback, paths, the engine-vs-browser comparison."""
