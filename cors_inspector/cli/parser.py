@@ -59,20 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_proxy_arguments(parser)  # for the live TUI, which runs without a command
     add_keep_argument(parser, DEFAULT_KEEP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    analyze = commands.add_parser(
+    analyze = add_command(
+        commands,
         "analyze",
         help="judge every request of saved captures (.mitm or HAR)",
         description="Judge every request of saved captures as Chromium would.",
         epilog=ANALYZE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    analyze.add_argument(
-        "files",
-        nargs="*",
-        type=Path,
-        metavar="FILE",
-        help="mitmproxy flow files or HAR files (default: the bundled sample)",
-    )
+    add_capture_files(analyze)
     analyze.add_argument(
         "--format",
         choices=("text", "json", "jsonl"),
@@ -86,21 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="which requests to report: all, cors (preflights and CORS requests) or blocked "
         "(default: cors for text, all for json and jsonl)",
     )
-    fix = commands.add_parser(
+    fix = add_command(
+        commands,
         "fix",
         help="the CORSMiddleware configuration that makes blocked requests pass, verified",
         description="Suggest, and verify with the real Starlette, the CORSMiddleware change "
         "per backend.",
         epilog=FIX_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    fix.add_argument(
-        "files",
-        nargs="*",
-        type=Path,
-        metavar="FILE",
-        help="mitmproxy flow files or HAR files (default: the bundled sample)",
-    )
+    add_capture_files(fix)
     fix.add_argument(
         "--backend", metavar="ORIGIN", help="only this backend, e.g. http://localhost:8000"
     )
@@ -110,22 +98,22 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="text (default) or json: one object per backend",
     )
-    proxy = commands.add_parser(
+    proxy = add_command(
+        commands,
         "proxy",
         help="run the proxy headless, one coloured line per CORS request",
         description="Run mitmproxy with cors-inspector in this process, without the TUI.",
         epilog=PROXY_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_proxy_arguments(proxy, inherit=True)
-    browser = commands.add_parser(
+    browser = add_command(
+        commands,
         "browser",
         help="start Chromium/Chrome with a throwaway profile pointed at the proxy",
         description="Start Chromium or Chrome with a throwaway profile that sends everything "
         "(localhost included) through the proxy and trusts mitmproxy's certificate for that "
         "profile only. Start the proxy first (cors-inspector, or cors-inspector proxy).",
         epilog=BROWSER_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     browser.add_argument(
         "url",
@@ -137,12 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     browser.add_argument("--proxy-host", default="127.0.0.1", help="default: 127.0.0.1")
     browser.add_argument("--proxy-port", type=port, default=8080, help="default: 8080")
     browser.add_argument("--headless", action="store_true", help="no window (for scripts)")
-    tui = commands.add_parser(
+    tui = add_command(
+        commands,
         "open",
         help="browse saved captures (.mitm or HAR) in the TUI",
         description="Browse saved captures in the TUI: every request as the browser judged it.",
         epilog=OPEN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     tui.add_argument(
         "files", nargs="+", type=Path, metavar="FILE", help="mitmproxy flow files or HAR files"
@@ -152,14 +140,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_capture_files(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "files",
+        nargs="*",
+        type=Path,
+        metavar="FILE",
+        help="mitmproxy flow files or HAR files (default: the bundled sample)",
+    )
+
+
+def add_command(
+    commands: argparse._SubParsersAction, name: str, **texts: str
+) -> argparse.ArgumentParser:
+    """A command whose description and examples keep their line breaks."""
+    return commands.add_parser(name, formatter_class=argparse.RawDescriptionHelpFormatter, **texts)
+
+
 def add_replay_parser(commands: argparse._SubParsersAction) -> None:
-    replay = commands.add_parser(
+    replay = add_command(
+        commands,
         "replay",
         help="re-send captured requests to the fixed backend and judge them again",
         description="Re-send captured cross-origin requests as the browser would, to a "
         "(fixed) backend, and report before -> after for each.",
         epilog=REPLAY_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     replay.add_argument("file", type=Path, metavar="FILE", help="a mitmproxy flow file or HAR")
     replay.add_argument(
