@@ -28,7 +28,7 @@ def main() -> None:
     args = parser.parse_args()
     exchanges = [exchange_from_state(state) for state in many_states(args.flows)]
     best = float("inf")
-    gc.disable()  # as `analyze` runs the engine (cors_inspector/cli.py, _decisions)
+    gc.disable()  # as `analyze` runs the engine (cors_inspector/judge.py, judge_captures)
     for _ in range(args.rounds):
         for exchange in exchanges:  # each round looks the headers up afresh
             exchange.request.headers = Headers(exchange.request.headers.pairs)

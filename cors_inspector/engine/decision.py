@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
-from .exchange import Exchange
+from .exchange import Credentials, Exchange
 
 Kind = Literal["same-origin", "not-cors", "preflight", "actual"]
 Verdict = Literal["allowed", "blocked", "not-applicable", "unknown"]
-Credentials = Literal["include", "omit", "unknown"]
 Outcome = Literal["pass", "fail", "info"]
 
 
@@ -55,6 +54,16 @@ class Decision:
     readable_headers: list[str] | None = None  # response headers the page's script may read
     hidden_headers: list[str] | None = None  # present, but not readable by script
     trace: list[Step] = field(default_factory=list)
+    # Where the credentials mode was not seen and would change the verdict: what the browser
+    # decides if the page sends credentials (fetch `credentials: 'include'`, XHR
+    # `withCredentials`). `verdict` stays the one without.
+    verdict_if_credentials: Verdict | None = None
+    reason_if_credentials: str | None = None
+    firefox_reason_if_credentials: str | None = None
+    sent: bool = True  # False: the browser never sent it (from its own record)
+    browser_verdict: str | None = None  # the browser's own verdict, where it is known
+    browser_reason: str | None = None  # the browser's own CorsError name
+    supersedes: str | None = None  # a correction of an earlier record of the same flow
     exchange: Exchange | None = field(default=None, repr=False, compare=False)  # what was judged
 
     @property

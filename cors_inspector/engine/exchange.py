@@ -8,8 +8,10 @@ standard's byte rules (lengths, unsafe bytes) apply to them exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 HeaderPairs = tuple[tuple[str, str], ...]
+Credentials = Literal["include", "omit", "unknown"]
 # Characters of an error response's body kept: enough for Starlette's one-line refusals
 # ("Disallowed CORS origin"), which name the setting that refused a preflight.
 BODY_HEAD = 256
@@ -115,3 +117,19 @@ class Exchange:
     # The proxy answered the browser itself (e.g. mitmproxy's 502 when the server was
     # unreachable): `response` is what the browser got, `error` why.
     answered_by_proxy: bool = False
+    # The client connection it came on (mitmproxy's client_conn.id, HAR's `connection`):
+    # browsers never mix credentialed and uncredentialed requests on one connection.
+    connection: str | None = None
+    # What only the browser knows, where the capture has it (Chrome's NetLog, the browser
+    # bridge): the credentials mode as the browser computed it, and where that came from...
+    credentials: Credentials | None = None
+    credentials_basis: str = ""
+    # ... whether it was sent at all (an actual request whose preflight failed is not; a
+    # preflight answered from the browser's cache is not) ...
+    sent: bool = True
+    # ... which preflight served it (the preflight's `id`), or that the cache did ...
+    preflight_of: str | None = None
+    preflight_cached: bool = False
+    # ... and the browser's own verdict and CorsError name.
+    browser_verdict: str | None = None
+    browser_reason: str | None = None

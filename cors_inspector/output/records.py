@@ -51,6 +51,13 @@ def to_record(decision: Decision, source: str | None = None) -> dict[str, Any]:
         "console_message": decision.console_message,
         "readable_headers": decision.readable_headers,
         "hidden_headers": decision.hidden_headers,
+        "verdict_if_credentials": decision.verdict_if_credentials,
+        "reason_if_credentials": decision.reason_if_credentials,
+        "firefox_reason_if_credentials": decision.firefox_reason_if_credentials,
+        "sent": decision.sent,
+        "browser_verdict": decision.browser_verdict,
+        "browser_reason": decision.browser_reason,
+        "supersedes": decision.supersedes,
         "trace": [
             {
                 "check": step.check,
