@@ -9,7 +9,10 @@ from .exchange import Exchange
 def credentials_of(
     exchange: Exchange, preflighted_headers: list[str] | None = None
 ) -> tuple[Credentials, str]:
-    """The credentials mode, as far as the wire shows it (it is never sent as such)."""
+    """The credentials mode: the browser's own record where there is one (Chrome's NetLog),
+    else as far as the wire shows it ("omit" when nothing shows "include")."""
+    if exchange.credentials is not None:
+        return exchange.credentials, exchange.credentials_basis or "the browser's own record"
     headers = exchange.request.headers
     if "cookie" in headers:
         return "include", "inferred: the request carries a Cookie header"

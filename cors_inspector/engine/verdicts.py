@@ -123,3 +123,34 @@ def not_checked(exchange: Exchange, found: Classification) -> Decision:
     decision.trace.append(Step("Request mode", "Fetch: main fetch, step 12", found.why, "", "info"))
     decision.credentials, decision.credentials_basis = credentials_of(exchange)
     return decision
+
+
+def note_browser_view(decision: Decision) -> None:
+    """Carry what the browser itself recorded, and say so wherever it disagrees with the
+    rebuild: both answers are shown, never one silently."""
+    exchange = decision.exchange
+    if exchange is None:
+        return
+    decision.sent = exchange.sent
+    theirs = exchange.browser_verdict
+    if theirs is None:
+        return
+    decision.browser_verdict, decision.browser_reason = theirs, exchange.browser_reason
+    if theirs == decision.verdict and (
+        theirs != "blocked" or exchange.browser_reason in (None, decision.reason)
+    ):
+        return
+    browser = theirs + (f" ({exchange.browser_reason})" if exchange.browser_reason else "")
+    rebuilt = decision.verdict + (f" ({decision.reason})" if decision.reason else "")
+    decision.trace.append(
+        Step(
+            "The browser's own verdict",
+            "the browser's record",
+            browser,
+            f"rebuilt: {rebuilt}",
+            "info",
+        )
+    )
+    decision.explanation += (
+        f" The browser itself reported {browser}, where this rebuild says {rebuilt}: they disagree."
+    )

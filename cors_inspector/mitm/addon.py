@@ -47,7 +47,9 @@ class CorsInspector:
         on_decision: Callable[[Decision], None] | None = None,
         outfile: TextIO | None = None,
     ) -> None:
-        self.analyzer = Analyzer()
+        # Unordered: each decision goes out as soon as it is final (a preflight waiting for its
+        # actual request holds nothing else back), corrections after it.
+        self.analyzer = Analyzer(ordered=False)
         self.internal_errors = 0
         self.on_decision = on_decision  # e.g. the TUI's feed
         self.log = LogWriter()
@@ -160,22 +162,28 @@ class CorsInspector:
     def _publish_all(self, decisions: list[Decision]) -> None:
         changed = []
         for decision in decisions:
+            if decision.supersedes is not None:
+                self._report(decision)  # a correction: its flow has gone on, unmarked
+                continue
             f = self._waiting.pop(decision.flow_id, None)
             if f is not None and self._publish(decision, f):
                 changed.append(f)
         if changed:
             ctx.master.addons.trigger(hooks.UpdateHook(changed))
 
-    def _publish(self, decision: Decision, f: http.HTTPFlow) -> bool:
-        """Record, show and hand on one decision; True when the flow's marking changed."""
-        self._judged[decision.flow_id] = None
-        if len(self._judged) > KEEP_RECENT:
-            del self._judged[next(iter(self._judged))]
+    def _report(self, decision: Decision) -> None:
         if self.on_decision:
             self.on_decision(decision)
         if decision.is_cors or not self._cors_only:
             self.log.write(decision)
             self.printer.write(decision)
+
+    def _publish(self, decision: Decision, f: http.HTTPFlow) -> bool:
+        """Record, show and hand on one decision; True when the flow's marking changed."""
+        self._judged[decision.flow_id] = None
+        if len(self._judged) > KEEP_RECENT:
+            del self._judged[next(iter(self._judged))]
+        self._report(decision)
         if decision.verdict != "blocked":
             return False
         f.marked = BLOCKED_MARK

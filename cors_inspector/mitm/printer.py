@@ -25,6 +25,13 @@ def decision_line(decision: Decision, redact: bool = True) -> str:
     line += f" \x1b[2mfrom {decision.origin}\x1b[0m"
     if decision.reason:
         line += f" \x1b[31m{decision.reason}\x1b[0m"
+    elif decision.verdict_if_credentials == "blocked":
+        line += (
+            f" \x1b[33m◐ but blocked if the page sends credentials: "
+            f"{decision.reason_if_credentials}\x1b[0m"
+        )
+    if decision.supersedes:
+        line += " \x1b[2m(corrected)\x1b[0m"
     return line
 
 

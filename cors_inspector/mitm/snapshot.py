@@ -35,12 +35,15 @@ def snapshot(exchange: Exchange) -> Snapshot:
             exchange.ended,
             exchange.error,
             exchange.answered_by_proxy,
+            exchange.connection,
         )
     )
 
 
 def restore(kept: Snapshot) -> Exchange:
-    id_, started, method, url, pairs, kept_response, ended, error, by_proxy = marshal.loads(kept)
+    id_, started, method, url, pairs, kept_response, ended, error, by_proxy, connection = (
+        marshal.loads(kept)
+    )
     response = None
     if kept_response is not None:
         status, response_pairs, reason, body_head = kept_response
@@ -53,4 +56,5 @@ def restore(kept: Snapshot) -> Exchange:
         ended,
         error,
         answered_by_proxy=by_proxy,
+        connection=connection,
     )

@@ -18,6 +18,10 @@ VERDICT_STYLE = {
     "not-applicable": ("·", "dim"),
     "unknown": ("?", "yellow"),
 }
+# Allowed as captured, but blocked had the page sent credentials (the wire cannot tell).
+IF_CREDENTIALS = "if-credentials"
+IF_CREDENTIALS_STYLE = ("◐", "yellow")
+IF_CREDENTIALS_WORDS = "allowed — but blocked if the page sends credentials"
 # The outcome of one check in a trace.
 STEP_STYLE = {"pass": ("✔", "green"), "fail": ("✘", "bold red"), "info": ("·", "cyan")}
 # The outcome of a replayed request, before -> after.
@@ -32,8 +36,21 @@ REPLAY_STYLE = {
 Palette = Mapping[str, StyleType]
 
 
+def verdict_key(decision: Decision) -> str:
+    """The verdict's name in a palette: IF_CREDENTIALS has a style of its own."""
+    return IF_CREDENTIALS if decision.verdict_if_credentials == "blocked" else decision.verdict
+
+
 def verdict_text(decision: Decision, palette: Palette | None = None) -> Text:
     """The verdict; for requests no CORS check applies to, what kind they are instead."""
-    symbol, style = VERDICT_STYLE[decision.verdict]
+    key = verdict_key(decision)
+    symbol, style = IF_CREDENTIALS_STYLE if key == IF_CREDENTIALS else VERDICT_STYLE[key]
     word = decision.kind if decision.verdict == "not-applicable" else decision.verdict
-    return Text(f"{symbol} {word}", style=palette[decision.verdict] if palette else style)
+    return Text(f"{symbol} {word}", style=palette[key] if palette else style)
+
+
+def reason_text(decision: Decision) -> str:
+    """The reason column: Chromium's name, or what credentials would change."""
+    if decision.reason_if_credentials and decision.verdict_if_credentials == "blocked":
+        return f"with credentials: {decision.reason_if_credentials}"
+    return decision.reason or ""

@@ -13,7 +13,15 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine.decision import Decision
-from .styles import STEP_STYLE, VERDICT_STYLE, Palette, verdict_text
+from .styles import (
+    IF_CREDENTIALS_STYLE,
+    IF_CREDENTIALS_WORDS,
+    STEP_STYLE,
+    VERDICT_STYLE,
+    Palette,
+    reason_text,
+    verdict_text,
+)
 
 
 def decisions_table(decisions: Sequence[Decision]) -> Table:
@@ -35,7 +43,7 @@ def decisions_table(decisions: Sequence[Decision]) -> Table:
             request,
             str(decision.status) if decision.status is not None else "-",
             verdict_text(decision),
-            decision.reason or "",
+            reason_text(decision),
         )
     return table
 
@@ -55,11 +63,20 @@ def trace_table(decision: Decision, palette: Palette | None = None) -> Table:
 
 
 def blocked_panel(decision: Decision, fix: RenderableType | None = None) -> Panel:
+    """Why a request was blocked, or (yellow) why it would be with credentials."""
     parts: list[RenderableType] = [Text(decision.explanation)]
     if decision.console_message:
         parts.append(Text(f"\nChromium: {decision.console_message}", style="dim"))
     if decision.firefox_reason:
         parts.append(Text(f"Firefox: {decision.firefox_reason}", style="dim"))
+    if decision.reason_if_credentials:
+        parts.append(
+            Text(
+                f"\nWith credentials: Chromium {decision.reason_if_credentials}, Firefox "
+                f"{decision.firefox_reason_if_credentials}",
+                style="dim",
+            )
+        )
     parts.append(
         Text(f"Credentials: {decision.credentials} ({decision.credentials_basis})", style="dim")
     )
@@ -68,8 +85,12 @@ def blocked_panel(decision: Decision, fix: RenderableType | None = None) -> Pane
     if fix is not None:
         parts.append(Text(""))
         parts.append(fix)
-    title = f"[bold red]✘ {escape(decision.reason or 'blocked')}[/] {escape(decision.method)} "
-    title += escape(decision.url)
+    where = f"{escape(decision.method)} {escape(decision.url)}"
+    if decision.verdict != "blocked":
+        symbol, style = IF_CREDENTIALS_STYLE
+        title = f"[{style}]{symbol} {IF_CREDENTIALS_WORDS}[/] {where}"
+        return Panel(Group(*parts), title=title, title_align="left", border_style=style)
+    title = f"[bold red]✘ {escape(decision.reason or 'blocked')}[/] {where}"
     return Panel(Group(*parts), title=title, title_align="left", border_style="red")
 
 
@@ -80,6 +101,10 @@ def summary_line(decisions: Sequence[Decision], shown: str = "") -> Text:
     for verdict in ("blocked", "allowed", "unknown", "not-applicable"):
         symbol, style = VERDICT_STYLE[verdict]
         text.append(f"{symbol} {verdicts.get(verdict, 0)} {verdict}  ", style=style)
+    undecided = sum(1 for decision in decisions if decision.verdict_if_credentials == "blocked")
+    if undecided:
+        symbol, style = IF_CREDENTIALS_STYLE
+        text.append(f"{symbol} {undecided} of them blocked with credentials  ", style=style)
     if shown:
         text.append(f"({shown})", style="dim")
     return text
@@ -98,7 +123,7 @@ def print_report(
     if decisions:
         console.print(decisions_table(decisions))
     for decision in decisions:
-        if decision.verdict == "blocked":
+        if decision.verdict == "blocked" or decision.verdict_if_credentials == "blocked":
             console.print(blocked_panel(decision, fix_for(decision)))
     left_out = len(everything) - len(decisions)
     shown = f"{len(decisions)} shown: {kept}; --only all for every request" if left_out else ""

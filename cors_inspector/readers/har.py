@@ -176,6 +176,10 @@ def exchange_from_entry(entry: dict[str, Any], number: int) -> Exchange:
         response=result,
         ended=started + time / 1000 if isinstance(time, (int, float)) and time >= 0 else None,
         browser_error=browser_error,
+        # Chrome's DevTools export names the socket; mitmproxy's and Playwright's HAR do not.
+        connection=str(connection)
+        if isinstance(connection := entry.get("connection"), (str, int))
+        else None,
     )
 
 

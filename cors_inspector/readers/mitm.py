@@ -75,6 +75,12 @@ def _body_head(response: dict[str, Any]) -> str:
     return content[:BODY_HEAD].decode("utf-8", "replace")
 
 
+def _connection_id(client: Any) -> str | None:
+    """The client connection a flow came on (credentials evidence: connections.py)."""
+    connection = client.get("id") if isinstance(client, dict) else None
+    return _text(connection) or None if isinstance(connection, (str, bytes)) else None
+
+
 def exchange_from_state(state: dict[str, Any]) -> Exchange:
     """An Exchange from a flow's serialized state (mitmproxy `Flow.get_state()`)."""
     request = state["request"]
@@ -107,6 +113,7 @@ def exchange_from_state(state: dict[str, Any]) -> Exchange:
         ended=ended,
         error=error_message,
         answered_by_proxy=answered_by_proxy,
+        connection=_connection_id(state.get("client_conn")),
     )
 
 
@@ -141,6 +148,7 @@ def exchange_from_flow(flow: HTTPFlow) -> Exchange:
         ended=(response.timestamp_end or response.timestamp_start) if response else None,
         error=error,
         answered_by_proxy=answered_by_proxy,
+        connection=flow.client_conn.id,
     )
 
 
