@@ -45,16 +45,44 @@ CHROMIUM_ARGS = [
 CASE_TIMEOUT_S = 10.0
 
 # Runs inside the page.  Reading the body lets CDP report loadingFinished for the request.
-FETCH_JS = """async ([url, options, readHeader]) => {
+# `via` picks fetch(), XMLHttpRequest (withCredentials for 'include') or <img crossorigin>;
+# without `cookie`, the page's cookie is cleared around the request and set again after.
+FETCH_JS = """async ([url, options, readHeader, via, cookie]) => {
+  if (!cookie) document.cookie = "COOKIE_NAME=; max-age=0; path=/";
   try {
+    if (via === "xhr") {
+      return await new Promise((resolve) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open(options.method, url);
+        xhr.withCredentials = options.credentials === "include";
+        for (const [name, value] of options.headers) xhr.setRequestHeader(name, value);
+        xhr.onload = () => resolve({ok: xhr.status >= 200 && xhr.status < 300,
+          status: xhr.status, type: "cors",
+          readable_header_value: readHeader ? xhr.getResponseHeader(readHeader) : null});
+        xhr.onerror = () => resolve({error: "XMLHttpRequest network error"});
+        xhr.send(options.body ?? null);
+      });
+    }
+    if (via === "img") {
+      return await new Promise((resolve) => {
+        const img = new Image();
+        img.crossOrigin = options.credentials === "include" ? "use-credentials" : "anonymous";
+        img.onload = () => resolve({ok: true, status: 200, type: "cors",
+          readable_header_value: null});
+        img.onerror = () => resolve({error: "image failed to load"});
+        img.src = url;
+      });
+    }
     const response = await fetch(url, options);
     await response.arrayBuffer();
     return {ok: response.ok, status: response.status, type: response.type,
             readable_header_value: readHeader ? response.headers.get(readHeader) : null};
   } catch (e) {
     return {error: String(e)};
+  } finally {
+    if (!cookie) document.cookie = "SESSION_COOKIE; path=/";
   }
-}"""
+}""".replace("COOKIE_NAME", SESSION_COOKIE.split("=")[0]).replace("SESSION_COOKIE", SESSION_COOKIE)
 
 
 @dataclass
@@ -179,7 +207,9 @@ async def run_case(page: Page, log: NetworkLog, case: Case, origins: Origins) ->
     read = case.read_header[0] if case.read_header else None
     runs = []
     for _ in range(case.repeat):
-        runs.append(await page.evaluate(FETCH_JS, [url, case.fetch_options(), read]))
+        runs.append(
+            await page.evaluate(FETCH_JS, [url, case.fetch_options(), read, case.via, case.cookie])
+        )
     settled = await log.settle(case.id, case.repeat, time.monotonic() + CASE_TIMEOUT_S)
     requests = log.for_case(case.id)
     cors_errors = [
@@ -205,6 +235,8 @@ async def run_case(page: Page, log: NetworkLog, case: Case, origins: Origins) ->
         "method": case.method,
         "mode": case.mode,
         "credentials": case.credentials,
+        "via": case.via,
+        "cookie_stored": case.cookie,
         "redirect": case.redirect,
         "same_origin": origin_of(url) == page_origin,
         "cors_checked": cors_checked,

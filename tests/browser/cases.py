@@ -101,6 +101,12 @@ class Case:
     preflights: int | None = None
     steps: Mapping[str, Step] = field(default_factory=dict)
     departure: str | None = None
+    # How the page asks: ``fetch``, ``xhr`` (``withCredentials`` for credentials 'include')
+    # or ``img`` (``crossorigin="use-credentials"`` for 'include', else "anonymous").
+    via: str = "fetch"
+    # False: the page's cookie is cleared around this case, so a credentialed request
+    # carries exactly the bytes of an uncredentialed one (browser-views.md).
+    cookie: bool = True
 
     def fetch_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -229,6 +235,69 @@ CREDENTIALED_ACTUAL = [
         "cred-no-cookie-star", "WildcardOriginNotAllowed", acao("*"), target="raw_ip", **INCLUDE
     ),
     simple("cred-no-cookie-no-acac", "InvalidAllowCredentials", acao(), target="raw_ip", **INCLUDE),
+]
+
+# Credentialed requests with no cookie stored: the wire shows nothing, the browser still
+# judges them with credentials. The client connection they came on tells (connections.py).
+NO_COOKIE: dict[str, Any] = {"credentials": "include", "cookie": False}
+SVG = (("Content-Type", "image/svg+xml"),)
+IMAGE = '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
+
+
+def image(id: str, expect: str, *headers: Header, **kw: Any) -> Case:
+    """An <img crossorigin> of a one-pixel SVG."""
+    reply = Reply(200, (*SVG, *headers), IMAGE)
+    return Case(id, expect, via="img", steps={"main": Step(actual=reply)}, **kw)
+
+
+CREDENTIALED_WITHOUT_COOKIE = [
+    simple("nocookie-fetch-star", "WildcardOriginNotAllowed", acao("*"), **NO_COOKIE),
+    simple("nocookie-fetch-echo", "InvalidAllowCredentials", acao(), **NO_COOKIE),
+    simple(
+        "nocookie-fetch-acac-True", "InvalidAllowCredentials", acao(), acac("True"), **NO_COOKIE
+    ),
+    simple("nocookie-fetch-acac-1", "InvalidAllowCredentials", acao(), acac("1"), **NO_COOKIE),
+    simple("nocookie-fetch-acac", ALLOWED, acao(), acac(), **NO_COOKIE),
+    simple("nocookie-xhr-star", "WildcardOriginNotAllowed", acao("*"), via="xhr", **NO_COOKIE),
+    simple("nocookie-xhr-echo", "InvalidAllowCredentials", acao(), via="xhr", **NO_COOKIE),
+    simple("nocookie-xhr-acac", ALLOWED, acao(), acac(), via="xhr", **NO_COOKIE),
+    image("nocookie-img-star", "WildcardOriginNotAllowed", acao("*"), **NO_COOKIE),
+    image("nocookie-img-echo", "InvalidAllowCredentials", acao(), **NO_COOKIE),
+    image("nocookie-img-acac", ALLOWED, acao(), acac(), **NO_COOKIE),
+    preflighted(
+        "nocookie-put-star",
+        "PreflightWildcardOriginNotAllowed",
+        acao("*"),
+        acam("PUT"),
+        **NO_COOKIE,
+    ),
+    preflighted(
+        "nocookie-put-echo-no-acac",
+        "PreflightInvalidAllowCredentials",
+        acao(),
+        acam("PUT"),
+        **NO_COOKIE,
+    ),
+    preflighted(
+        "nocookie-put-acac",
+        ALLOWED,
+        acao(),
+        acac(),
+        acam("PUT"),
+        actual=(acao(), acac()),
+        **NO_COOKIE,
+    ),
+    # The same with the cookie stored: now the wire shows it.
+    simple("cookie-xhr-star", "WildcardOriginNotAllowed", acao("*"), via="xhr", **INCLUDE),
+    image("cookie-img-star", "WildcardOriginNotAllowed", acao("*"), **INCLUDE),
+    image("cookie-img-acac", ALLOWED, acao(), acac(), **INCLUDE),
+    # Without credentials the same answers pass: the mode alone decides.
+    simple("omit-xhr-star", ALLOWED, acao("*"), via="xhr"),
+    image("anonymous-img-star", ALLOWED, acao("*")),
+    # Real FastAPI apps: a login (no cookie yet) against allow_origins=["*"] (Starlette
+    # answers `*`), and a credentialed call to a backend without allow_credentials.
+    fastapi("fa-wildcard-login-nocookie", "wildcard", "WildcardOriginNotAllowed", **NO_COOKIE),
+    fastapi("fa-defaults-nocookie", "defaults", "InvalidAllowCredentials", **NO_COOKIE),
 ]
 
 PREFLIGHT_ORIGIN_CHECKS = [
@@ -1068,6 +1137,7 @@ FASTAPI = [
 CASES: list[Case] = [
     *ACTUAL_ORIGIN_CHECKS,
     *CREDENTIALED_ACTUAL,
+    *CREDENTIALED_WITHOUT_COOKIE,
     *PREFLIGHT_ORIGIN_CHECKS,
     *PREFLIGHT_STATUS,
     *PREFLIGHT_METHODS,

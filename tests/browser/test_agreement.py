@@ -6,14 +6,25 @@ recorded verdict is the ground truth.
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from dataclasses import dataclass
 
 import pytest
+from mitmproxy import http, io
 
-from tests.support.agreement import Analysis, EngineRecord, describe, disagreement, group_by_case
+from tests.support.agreement import (
+    Analysis,
+    EngineRecord,
+    describe,
+    disagreement,
+    explained_by_credentials,
+    group_by_case,
+)
 
 from .capture import RunResult
 from .cases import CASES, CASES_BY_ID
+from .fixes import SUMMARY_KEY
 
 pytestmark = pytest.mark.browser
 
@@ -55,3 +66,73 @@ def test_agrees_with_chromium(case_id: str, browser_run: RunResult, engine: Engi
     )
     problem = disagreement(chromium, records)
     assert problem is None, f"{problem}\n{context}"
+
+
+def telling(flow: http.HTTPFlow) -> str | None:
+    """What a request shows of its connection's credentials mode (engine/connections.py)."""
+    headers = flow.request.headers
+    if flow.request.method == "OPTIONS" and "access-control-request-method" in headers:
+        return "omit"
+    if "cookie" in headers or headers.get("sec-fetch-mode") == "navigate":
+        return "include"
+    if "sec-fetch-storage-access" in headers:
+        return "include"
+    return None
+
+
+@pytest.fixture(scope="session")
+def flows_by_connection(browser_run: RunResult) -> dict[str, list[http.HTTPFlow]]:
+    grouped: dict[str, list[http.HTTPFlow]] = defaultdict(list)
+    with browser_run.flows_path.open("rb") as f:
+        for flow in io.FlowReader(f).stream():
+            if isinstance(flow, http.HTTPFlow):
+                grouped[flow.client_conn.id].append(flow)
+    return grouped
+
+
+def test_no_client_connection_carries_both_credentials_modes(flows_by_connection) -> None:
+    """The rule the engine infers credentials by, checked on Chromium's own traffic."""
+    mixed = {
+        connection: sorted({mode for flow in flows if (mode := telling(flow))})
+        for connection, flows in flows_by_connection.items()
+    }
+    assert [c for c, modes in mixed.items() if len(modes) > 1] == []
+    assert sum(1 for modes in mixed.values() if modes) >= 5  # the rule was put to the test
+
+
+def test_requests_on_a_telling_connection_have_a_known_credentials_mode(
+    flows_by_connection, engine: EngineRun, analysis: Analysis
+) -> None:
+    records = {r["flow_id"]: r for r in map(json.loads, analysis.jsonl.splitlines())}
+    undecided_on_telling = [
+        f"{flow.request.method} {flow.request.url}"
+        for flows in flows_by_connection.values()
+        if any(telling(flow) for flow in flows)
+        for flow in flows
+        if (record := records.get(flow.id))
+        and record["kind"] == "actual"
+        and record["credentials"] == "unknown"
+    ]
+    assert undecided_on_telling == []
+
+
+def test_every_remaining_credentials_dependent_request_says_so(
+    browser_run: RunResult, engine: EngineRun, request: pytest.FixtureRequest
+) -> None:
+    """Where the wire hid the credentials Chromium judged with, the record is not a plain
+    "allowed": it carries verdict_if_credentials with Chromium's reason."""
+    judged_with, flagged = 0, 0
+    for case in CASES:
+        chromium = browser_run.record(case.id)
+        if chromium["chromium_verdict"] != "blocked" or chromium["credentials"] != "include":
+            continue
+        records = engine.by_case.get(case.id, [])
+        if explained_by_credentials(chromium, records):
+            flagged += 1
+            assert any(r["credentials"] == "unknown" for r in records), case.id
+        elif disagreement(chromium, records) is None:
+            judged_with += 1
+    request.config.stash.setdefault(SUMMARY_KEY, []).append(
+        f"credentialed requests Chromium blocked: {judged_with} judged with credentials, "
+        f"{flagged} flagged verdict_if_credentials (the wire could not tell)"
+    )

@@ -164,7 +164,7 @@ def fix_runs(
     plans = [fix_plan, *(story_plan(story_id) for story_id in FAILING_STORIES)]
     runs = rerun_all(plans, tmp_path_factory.mktemp("fix_rerun"))
     result = FixRuns(runs.pop("suite"), labels, runs)
-    request.config.stash[SUMMARY_KEY] = summary_lines(result)
+    request.config.stash.setdefault(SUMMARY_KEY, []).extend(summary_lines(result))
     return result
 
 

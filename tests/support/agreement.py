@@ -75,6 +75,18 @@ def describe(records: list[EngineRecord]) -> str:
     )
 
 
+def explained_by_credentials(chromium: Mapping[str, Any], records: list[EngineRecord]) -> bool:
+    """Chromium blocked what the wire shows as allowed, and the engine says so: blocked if the
+    page sent credentials, for Chromium's reason (the wire cannot show the mode)."""
+    reason = chromium["chromium_reason"]
+    return chromium["chromium_verdict"] == "blocked" and any(
+        r["verdict"] == "allowed"
+        and r.get("verdict_if_credentials") == "blocked"
+        and r.get("reason_if_credentials") == reason
+        for r in records
+    )
+
+
 def disagreement(chromium: Mapping[str, Any], records: list[EngineRecord]) -> str | None:
     """Why the engine's ``records`` for one fetch contradict Chromium, or None if they don't.
 
@@ -86,6 +98,8 @@ def disagreement(chromium: Mapping[str, Any], records: list[EngineRecord]) -> st
     if chromium["chromium_verdict"] == "blocked":
         reason = chromium["chromium_reason"]
         if any(r["verdict"] == "blocked" and r["reason"] == reason for r in records):
+            return None
+        if explained_by_credentials(chromium, records):
             return None
         return f"Chromium blocked with {reason}; no engine record says so"
     if any(r["verdict"] == "blocked" for r in records):
