@@ -35,6 +35,11 @@ class Observation:
     def blocked(self) -> bool:
         return self.decision.verdict == "blocked"
 
+    @property
+    def undecided(self) -> bool:
+        """Allowed as captured, blocked if the page sent credentials (the wire cannot tell)."""
+        return not self.credentials and self.decision.verdict_if_credentials == "blocked"
+
 
 @dataclass
 class Backend:

@@ -14,9 +14,10 @@ from .suggest import Suggestion, suggest
 
 
 def suggestions_for(decisions: Iterable[Decision]) -> dict[str, Suggestion]:
-    """One verified suggestion per backend that had at least one blocked request."""
+    """One verified suggestion per backend that had at least one blocked request, or one
+    that would be blocked if the page sent credentials."""
     return {
         origin: suggest(backend)
         for origin, backend in group_by_backend(decisions).items()
-        if any(o.blocked for o in backend.observations)
+        if any(o.blocked or o.undecided for o in backend.observations)
     }

@@ -8,7 +8,7 @@ sent them. See shared reference "From an observed blocked request to a minimal c
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..engine.cors_check import ACAC, ACAH, ACAM, ACAO, ACEH, ACMA
 from ..engine.origins import origin_of, url_parts
@@ -36,6 +36,9 @@ class Suggestion:
     notes: list[str] = field(default_factory=list)
     verification: Verification | None = None
     uncovered: list[Observation] = field(default_factory=list)  # no CORS setting can fix these
+    # Requests allowed as captured that the browser blocks if the page sends credentials (the
+    # wire could not tell): the configuration for that case, verified with credentials.
+    if_credentials: Suggestion | None = None
 
     def lookalike_of(self, observation: Observation) -> Lookalike | None:
         return next((found for seen, found in self.lookalikes if seen is observation), None)
@@ -109,6 +112,17 @@ def _origin_regex(origins: list[str]) -> tuple[str | None, list[str]]:
 
 
 def suggest(backend: Backend) -> Suggestion:
+    suggestion = _suggest(backend)
+    undecided = [o for o in backend.observations if o.undecided]
+    if undecided:
+        credentialed = [
+            replace(o, credentials=True) if o.undecided else o for o in backend.observations
+        ]
+        suggestion.if_credentials = _suggest(Backend(backend.origin, credentialed))
+    return suggestion
+
+
+def _suggest(backend: Backend) -> Suggestion:
     current = current_config(backend)
     observations = backend.observations
     backend_sends_cors = current is not None

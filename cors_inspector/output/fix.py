@@ -77,6 +77,7 @@ def fix_panel(suggestion: Suggestion) -> Panel:
         )
         parts.append(config_syntax(suggestion.config))
     parts.append(verification_line(suggestion))
+    parts.extend(credentialed_case(suggestion))
     shown: set[str] = set()
     for observation, lookalike in suggestion.lookalikes:
         if lookalike.title in shown:
@@ -99,10 +100,31 @@ def fix_panel(suggestion: Suggestion) -> Panel:
     return Panel(Group(*parts), title=title, title_align="left", border_style="cyan")
 
 
+def credentialed_case(suggestion: Suggestion) -> list[RenderableType]:
+    """The configuration for requests that pass only while the page sends no credentials."""
+    alternative = suggestion.if_credentials
+    if alternative is None:
+        return []
+    checks = alternative.verification.checks if alternative.verification else []
+    count = sum(1 for c in checks if c.observation.decision.verdict_if_credentials == "blocked")
+    return [
+        Text(
+            f"\nIf the page sends credentials (fetch `credentials: 'include'`, XHR "
+            f"`withCredentials`), {count} request{'s' if count != 1 else ''} allowed here "
+            "would be blocked; then use:",
+            style="bold yellow",
+        ),
+        config_syntax(alternative.config),
+        verification_line(alternative),
+    ]
+
+
 def fix_for_decision(decision: Decision, suggestion: Suggestion | None) -> RenderableType | None:
     """What to change for one blocked request: its look-alike's fix, or the backend's config."""
     if suggestion is None:
         return None
+    if decision.verdict != "blocked":  # blocked only if the page sends credentials
+        return Group(*credentialed_case(suggestion)) if suggestion.if_credentials else None
     for observation, lookalike in suggestion.lookalikes:
         exchanges = (observation.preflight, observation.actual)
         if observation.decision is decision or any(
@@ -157,4 +179,7 @@ def suggestion_record(suggestion: Suggestion) -> dict[str, Any]:
         ],
         "risks": [asdict(risk) for risk in suggestion.risks],
         "notes": suggestion.notes,
+        "if_credentials": (
+            suggestion_record(suggestion.if_credentials) if suggestion.if_credentials else None
+        ),
     }

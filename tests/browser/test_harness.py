@@ -129,11 +129,28 @@ def test_credentialed_requests_to_localhost_carry_the_cookie(
     for record in browser_run.cases:
         if record["credentials"] != "include" or record["page_origin"] == "null":
             continue
+        if not record["cookie_stored"]:
+            continue
         for flow in flows_by_case[record["id"]]:
             if not is_preflight(flow) and flow.request.host == "localhost":
                 assert SESSION_COOKIE in flow.request.headers.get("cookie", ""), record["id"]
                 checked += 1
     assert checked >= 20
+
+
+def test_credentialed_requests_with_no_cookie_stored_show_nothing_on_the_wire(
+    browser_run: RunResult, flows_by_case: Flows
+) -> None:
+    """The cases the connection must settle: no Cookie, no Sec-Fetch-Storage-Access."""
+    checked = 0
+    for record in browser_run.cases:
+        if record["credentials"] != "include" or record["cookie_stored"]:
+            continue
+        for flow in flows_by_case[record["id"]]:
+            headers = flow.request.headers
+            assert "cookie" not in headers and "sec-fetch-storage-access" not in headers
+            checked += 1
+    assert checked >= 10
 
 
 def test_uncredentialed_requests_carry_no_cookie(

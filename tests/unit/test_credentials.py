@@ -177,3 +177,14 @@ def test_a_disagreement_with_the_browser_is_said_never_hidden():
     assert decision.browser_reason == "InvalidAllowCredentials"
     assert "they disagree" in decision.explanation
     assert any(step.check == "The browser's own verdict" for step in decision.trace)
+
+
+def test_fix_shows_the_credentialed_case_next_to_the_plain_one_and_never_a_wildcard():
+    from cors_inspector.fix import suggestions_for
+
+    (suggestion,) = suggestions_for(judge(cors_get({ACAO: "*"}))).values()
+    assert suggestion.config.allow_origins == ["*"]  # nothing is blocked as captured
+    alternative = suggestion.if_credentials
+    assert alternative is not None
+    assert alternative.config.allow_origins == [PAGE] and alternative.config.allow_credentials
+    assert alternative.verification is not None and alternative.verification.ok
