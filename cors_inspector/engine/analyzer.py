@@ -33,6 +33,7 @@ from .verdicts import (
     not_checked,
     note_browser_view,
     note_proxy_answer,
+    unrecorded,
     without_response,
 )
 
@@ -350,7 +351,10 @@ class Analyzer:
     # -- actual requests ----------------------------------------------------------------------
 
     def _judge_actual(self, exchange: Exchange, found: Classification, slot: Slot) -> None:
-        origin = found.origin or "null"
+        if found.origin is None:  # nothing recorded but the failure
+            self._settle(slot, unrecorded(exchange, found))
+            return
+        origin = found.origin
         preflight = self._pair(origin, exchange)
         credentials, basis, tentative = self._credentials_for(exchange, preflight)
         if tentative and (failure := self._failure_with_credentials(exchange, origin)):

@@ -40,6 +40,16 @@ def classify(exchange: Exchange) -> Classification:
             origin,
             "OPTIONS with Origin and Access-Control-Request-Method: a CORS preflight",
         )
+    if exchange.response is None and exchange.browser_error and origin is None and mode is None:
+        # Playwright's HAR keeps only the page's provisional headers (no Origin, no
+        # Sec-Fetch-*) for a request the browser failed.
+        return Classification(
+            "actual",
+            None,
+            "the capture kept only provisional headers for this failed request (Playwright's "
+            "HAR does): its origin and mode cannot be read back",
+            inferred_mode=True,
+        )
     target = url_parts(request.url)
     if target is None:
         return Classification("not-cors", origin, "not an http(s) URL: no CORS check applies")

@@ -117,6 +117,14 @@ def decision_for(exchange: Exchange, kind: Kind, origin: str | None, verdict: Ve
     )
 
 
+def unrecorded(exchange: Exchange, found: Classification) -> Decision:
+    """A failed request whose headers the capture did not keep: the failure alone."""
+    decision = decision_for(exchange, "actual", None, "unknown")
+    decision.trace.append(Step("Request mode", "Fetch: main fetch, step 12", found.why, "", "info"))
+    decision.credentials_basis = "no request headers recorded"
+    return without_response(decision, exchange)
+
+
 def not_checked(exchange: Exchange, found: Classification) -> Decision:
     decision = decision_for(exchange, found.kind, found.origin, "not-applicable")
     decision.explanation = found.why[0].upper() + found.why[1:] + "."

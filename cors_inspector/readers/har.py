@@ -147,7 +147,8 @@ def exchange_from_entry(entry: dict[str, Any], number: int) -> Exchange:
     response = entry.get("response") or {}
     started = _timestamp(entry["startedDateTime"])
     status = int(response.get("status", 0) or 0)
-    error = response.get("_error") or entry.get("_error")
+    # Chrome's DevTools export says `_error`, Playwright's recorder `_failureText`.
+    error = response.get("_error") or entry.get("_error") or response.get("_failureText")
     result = None
     browser_error = None
     if status > 0:
@@ -161,7 +162,7 @@ def exchange_from_entry(entry: dict[str, Any], number: int) -> Exchange:
         )
     else:
         # Chrome records a request it failed (CORS included) as status 0 with `_error`;
-        # Playwright as -1 with nothing more.
+        # Playwright as -1 with `_failureText` and no request headers.
         browser_error = str(error) if error else f"status {status}, no response recorded"
     time = entry.get("time")
     return Exchange(

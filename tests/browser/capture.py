@@ -101,6 +101,11 @@ class RunResult:
         return self.outdir / "chromium.json"
 
     @property
+    def har_path(self) -> Path:
+        """The same run as Playwright's HAR recorder saw it."""
+        return self.outdir / "run.har"
+
+    @property
     def decisions_path(self) -> Path:
         """The addon's live JSONL log (runs made with ``live_log=True``)."""
         return self.outdir / "decisions.jsonl"
@@ -253,7 +258,9 @@ async def run_case(page: Page, log: NetworkLog, case: Case, origins: Origins) ->
     }
 
 
-async def drive_browser(origins: Origins, cases: Sequence[Case]) -> list[dict[str, Any]]:
+async def drive_browser(
+    origins: Origins, cases: Sequence[Case], har: Path | None = None
+) -> list[dict[str, Any]]:
     records = []
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -262,7 +269,7 @@ async def drive_browser(origins: Origins, cases: Sequence[Case]) -> list[dict[st
             proxy={"server": f"http://127.0.0.1:{origins.proxy_port}"},
             args=CHROMIUM_ARGS,
         )
-        context = await browser.new_context()
+        context = await browser.new_context(record_har_path=har, record_har_content="omit")
         # One page per origin; all of that origin's cases run in it, one after the other.
         for page_name in PAGES:
             page_cases = [case for case in cases if case.page == page_name]
@@ -280,6 +287,7 @@ async def drive_browser(origins: Origins, cases: Sequence[Case]) -> list[dict[st
             for case in page_cases:
                 records.append(await run_case(page, log, case, origins))
             await page.close()
+        await context.close()  # writes the HAR
         await browser.close()
     return records
 
@@ -376,7 +384,9 @@ def run_capture(
         proxy = start_helpers(stack, origins, outdir, table_path, backends, backend_env, live_log)
         # A worker thread gets its own event loop even if the caller (pytest) runs one.
         with ThreadPoolExecutor(1) as pool:
-            records = pool.submit(asyncio.run, drive_browser(origins, cases)).result()
+            records = pool.submit(
+                asyncio.run, drive_browser(origins, cases, outdir / "run.har")
+            ).result()
         proxy.stop()  # before the backends: flows.mitm is complete once it has exited
 
     result = RunResult(outdir, records)

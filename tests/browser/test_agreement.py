@@ -16,10 +16,12 @@ from mitmproxy import http, io
 from tests.support.agreement import (
     Analysis,
     EngineRecord,
+    analyze_jsonl,
     describe,
     disagreement,
     explained_by_credentials,
     group_by_case,
+    har_disagreement,
 )
 
 from .capture import RunResult
@@ -136,3 +138,26 @@ def test_every_remaining_credentials_dependent_request_says_so(
         f"credentialed requests Chromium blocked: {judged_with} judged with credentials, "
         f"{flagged} flagged verdict_if_credentials (the wire could not tell)"
     )
+
+
+def test_the_har_of_the_same_run_agrees_with_chromium(
+    browser_run: RunResult, request: pytest.FixtureRequest
+) -> None:
+    """The run as Playwright's HAR recorder saw it: no preflights, no headers of what the
+    browser failed; what it does show must not contradict Chromium."""
+    analysis = analyze_jsonl(browser_run.har_path)
+    assert analysis.error is None, analysis.error
+    by_case = group_by_case(analysis.jsonl)
+    problems, exact = [], 0
+    for case in CASES:
+        chromium = browser_run.record(case.id)
+        records = by_case.get(case.id, [])
+        if problem := har_disagreement(chromium, records):
+            problems.append(f"{case.id}: {problem}\n{describe(records)}")
+        elif disagreement(chromium, records) is None:
+            exact += 1
+    request.config.stash.setdefault(SUMMARY_KEY, []).append(
+        f"HAR of the run: {len(CASES) - len(problems)} of {len(CASES)} cases agree with "
+        f"Chromium ({exact} with the reason; the rest blocked where the HAR keeps no headers)"
+    )
+    assert problems == [], "\n".join(problems)

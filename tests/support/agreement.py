@@ -115,3 +115,13 @@ def disagreement(chromium: Mapping[str, Any], records: list[EngineRecord]) -> st
     if chromium["chromium_verdict"] == "opaque" and final[-1]["kind"] != "not-cors":
         return "an opaque (no-cors) response should be of kind not-cors"
     return None
+
+
+def har_disagreement(chromium: Mapping[str, Any], records: list[EngineRecord]) -> str | None:
+    """`disagreement` for a HAR, which keeps no headers of a request the browser failed (nor
+    its preflight): there, "blocked" without a reason is all it can show, and is right."""
+    if chromium["chromium_verdict"] == "blocked" and any(
+        r["verdict"] == "blocked" and r["reason"] is None for r in records
+    ):
+        return None
+    return disagreement(chromium, records)
