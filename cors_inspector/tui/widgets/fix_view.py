@@ -29,7 +29,7 @@ class FixView(Static):
         elif fix is None or fix.suggestion is None:
             self.update(Text(f"Nothing blocked for {backend}: no fix needed.", "dim"))
         else:
-            from ...fix_report import fix_for_decision  # loaded already: it made the fix
+            from ...output.fix import fix_for_decision  # loaded already: it made the fix
 
             shown = fix_for_decision(decision, fix.suggestion)
             self.update(Group(shown, Text(""), Text(HINT, "dim")) if shown else "")

@@ -49,7 +49,7 @@ class BackendSummary(ThemedStatic, can_focus=True):
         elif fix is None or fix.suggestion is None:
             fix_part = Text("Nothing blocked: no fix needed.", "dim")
         else:
-            from ...fix_report import fix_panel  # loaded already: it made the fix
+            from ...output.fix import fix_panel  # loaded already: it made the fix
 
             fix_part = fix_panel(fix.suggestion)
             if fix.version != stats.version:
