@@ -24,7 +24,7 @@ from textual.worker import Worker, get_current_worker
 
 from ..engine.decision import Decision
 from .commands import CorsCommands
-from .fixes import FixResult, default_fix_path, fix_file_text, verify_fix
+from .fixes import FixCache, FixResult, default_fix_path, fix_file_text
 from .messages import DetailRequested, DetailTab, SearchChanged, SelectionChanged
 from .screens.backend_picker import BackendPicker
 from .screens.help import HelpScreen
@@ -96,12 +96,10 @@ class CorsInspectorApp(App[None]):
         self.proxy_settings = proxy
         self.problems: list[str] = []  # inputs that could not be read, proxy errors
         self.warnings: list[str] = []  # shown until the app ends
-        self.fix_ready: Signal[FixResult] = Signal(self, "fix-ready")
+        self.fixes = FixCache(self, store)
         self.store_changed: Signal[Change] = Signal(self, "store-changed")
         self._live: LiveProxy | None = None
         self._source = ""
-        self._fixes: dict[str, FixResult] = {}  # backend -> its latest fix
-        self._verifying: set[str] = set()  # backends whose fix is being computed
         self._unfrozen = 0  # decisions added since the last gc.freeze()
         self.table = RequestsTable(store, follow=proxy is not None)
         self.detail = DetailPane()
@@ -118,6 +116,7 @@ class CorsInspectorApp(App[None]):
         self.detail.display = False
         self.query_one(FilterBar).show(self.store.filter)
         self.table.list.focus()
+        self.fixes.ready.subscribe(self, self._fix_done, immediate=True)
         if self.proxy_settings is not None:
             self._start_proxy(self.proxy_settings)
         else:
@@ -225,9 +224,7 @@ class CorsInspectorApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
-        if worker.group == "fix" and isinstance(worker.result, FixResult):
-            self._fix_done(worker.result)
-        elif worker.group == "proxy" and worker.is_finished:
+        if worker.group == "proxy" and worker.is_finished:
             self._source = "○ proxy stopped"
             self._show_status()
 
@@ -304,36 +301,11 @@ class CorsInspectorApp(App[None]):
         if decision is None or not decision.is_cors:
             self.detail.show_fix(None, False)
         else:
-            self.detail.show_fix(*self.fix_state(backend_of(decision)))
+            self.detail.show_fix(*self.fixes.state(backend_of(decision)))
 
     # -- fixes --------------------------------------------------------------------------------
 
-    def fix_state(self, backend: str) -> tuple[FixResult | None, bool]:
-        """The current fix for `backend`, or (None, True) while it is computed (started here:
-        fixes are computed only when someone looks at one)."""
-        stats = self.store.backends.get(backend)
-        if stats is None or not stats.blocked:
-            return None, False
-        cached = self._fixes.get(backend)
-        if cached is not None and cached.version == stats.version:
-            return cached, False
-        if backend not in self._verifying:
-            self._verifying.add(backend)
-            decisions = self.store.decisions_for(backend)
-            self.run_worker(
-                partial(verify_fix, backend, stats.version, decisions),
-                thread=True,
-                group="fix",
-                exit_on_error=False,
-            )
-        return None, True
-
     def _fix_done(self, result: FixResult) -> None:
-        self._verifying.discard(result.backend)
-        self._fixes[result.backend] = result
-        self.fix_ready.publish(result)
-        # Shown even if traffic made it stale meanwhile: recomputing at once could go on
-        # forever under live traffic; moving the cursor asks again.
         decision = self.detail.decision
         if self.detail_open and decision is not None and backend_of(decision) == result.backend:
             self.detail.show_fix(result, False)
@@ -350,7 +322,7 @@ class CorsInspectorApp(App[None]):
         if backend is None:
             self.notify("Select a CORS request (or a backend in the summary) first.")
             return None
-        fix, verifying = self.fix_state(backend)
+        fix, verifying = self.fixes.state(backend)
         if verifying:
             self.notify(f"Still verifying the fix for {backend} with Starlette: a moment.")
             return None

@@ -35,7 +35,7 @@ class SummaryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "summary per backend"
-        self.app.fix_ready.subscribe(self, self._fix_ready)
+        self.app.fixes.ready.subscribe(self, self._fix_ready)
         self.app.store_changed.subscribe(self, lambda _: self.refresh_backends())
         self.refresh_backends()
         summaries = self.query(BackendSummary)
@@ -65,7 +65,7 @@ class SummaryScreen(Screen[None]):
             elif summary.version == stats.version:
                 continue
             if summary.fix is None and not summary.verifying:
-                summary.show(stats, *self.app.fix_state(backend))
+                summary.show(stats, *self.app.fixes.state(backend))
             else:
                 summary.show(stats, summary.fix, summary.verifying)
 
