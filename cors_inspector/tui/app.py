@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
-from time import monotonic
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.reactive import var
 from textual.signal import Signal
 from textual.widgets import Footer, Header, Input
-from textual.worker import Worker, get_current_worker
 
 from ..engine.decision import Decision
 from .commands import CorsCommands
+from .feed import FileFeed, ProxyFeed
 from .fixes import FixCache, FixResult, default_fix_path, fix_file_text
 from .messages import DetailRequested, DetailTab, SearchChanged, SelectionChanged
 from .screens.backend_picker import BackendPicker
@@ -39,9 +37,7 @@ from .widgets.status_bar import StatusBar
 if TYPE_CHECKING:
     from ..fix import Suggestion
     from ..mitm.proxy import ProxySettings
-    from .feed import LiveProxy
 
-BATCH_SECONDS = 0.1  # how often rows read from a file are handed to the UI
 FREEZE_EVERY = 10_000  # decisions added between two gc.freeze() calls (see add_decisions)
 # Actions on the requests table and its detail, which other screens cover.
 MAIN_SCREEN_ACTIONS = frozenset(
@@ -79,6 +75,8 @@ class CorsInspectorApp(App[None]):
         Binding("q", "quit", "Quit"),
     ]
 
+    source = var("", init=False, always_update=True)  # what the feed is doing, for the status
+    loading = var(False, init=False)  # capture files are being read
     reveal = var(False, init=False)  # secrets shown unmasked
     detail_open = var(False, init=False)
 
@@ -98,8 +96,8 @@ class CorsInspectorApp(App[None]):
         self.warnings: list[str] = []  # shown until the app ends
         self.fixes = FixCache(self, store)
         self.store_changed: Signal[Change] = Signal(self, "store-changed")
-        self._live: LiveProxy | None = None
-        self._source = ""
+        self._proxy = ProxyFeed(self, proxy) if proxy is not None else None
+        self._feed = self._proxy or FileFeed(self, files)
         self._unfrozen = 0  # decisions added since the last gc.freeze()
         self.table = RequestsTable(store, follow=proxy is not None)
         self.detail = DetailPane()
@@ -117,13 +115,7 @@ class CorsInspectorApp(App[None]):
         self.query_one(FilterBar).show(self.store.filter)
         self.table.list.focus()
         self.fixes.ready.subscribe(self, self._fix_done, immediate=True)
-        if self.proxy_settings is not None:
-            self._start_proxy(self.proxy_settings)
-        else:
-            names = ", ".join(path.name for path in self.files)
-            self.sub_title = names
-            self._source = f"▤ loading {names}…" if names else ""
-            self._load(self.files)
+        self._feed.start()
         self._show_status()
 
     # -- feeding ------------------------------------------------------------------------------
@@ -150,83 +142,17 @@ class CorsInspectorApp(App[None]):
         self.notify(problem, title="Could not read", severity="error", timeout=15)
         self._show_status()
 
-    @work(thread=True, exit_on_error=False, group="load")
-    def _load(self, paths: list[Path]) -> None:
-        from ..judge import BytesDone, judge_captures
-        from ..readers import Capture, CaptureError
-
-        worker = get_current_worker()
-        problems: list[CaptureError] = []  # a file that could not be read is noted here
-        reported = 0
-        batch: list[Decision] = []
-        handed_at = shown_at = monotonic()
-        done = BytesDone(paths)
-
-        def progress(capture: Capture, count: int) -> None:
-            nonlocal shown_at
-            if done.total and monotonic() - shown_at >= BATCH_SECONDS:
-                percent = 100 * done(capture) // done.total
-                self.call_from_thread(self._show_loading, f"{capture.path.name} {percent}%")
-                shown_at = monotonic()
-
-        for decision in judge_captures(paths, problems, progress):
-            batch.append(decision)
-            if len(problems) > reported:
-                for problem in problems[reported:]:
-                    self.call_from_thread(self.capture_problem, str(problem))
-                reported = len(problems)
-            if monotonic() - handed_at >= BATCH_SECONDS:
-                if worker.is_cancelled:
-                    return
-                self.call_from_thread(self.add_decisions, batch)
-                batch, handed_at = [], monotonic()
-        self.call_from_thread(self._loaded, batch, [str(p) for p in problems[reported:]])
-
-    def _show_loading(self, where: str) -> None:
-        self._source = f"▤ loading {where}…"
-        self._show_status()
-
-    def _loaded(self, batch: list[Decision], problems: list[str]) -> None:
-        self.add_decisions(batch)
-        for problem in problems:
-            self.capture_problem(problem)
-        self.table.list.unseen = 0  # all of it is new: nothing to announce
-        self._source = f"▤ {self.sub_title}" if self.files else ""
-        self._show_status()
-
-    def _start_proxy(self, settings: ProxySettings) -> None:
-        from ..mitm.proxy import is_loopback
-        from .feed import LiveProxy
-
-        address = f"{settings.listen_host}:{settings.listen_port}"
-        self.sub_title = f"live: proxy on http://{address}"
-        self._source = f"● proxy {address}"
-        if not is_loopback(settings.listen_host):
-            self.warnings.append(f"listening on {settings.listen_host or 'all interfaces'}")
-        self._live = LiveProxy(
-            settings,
-            deliver=partial(self.call_from_thread, self.add_decisions),
-            report=partial(self.call_from_thread, self.proxy_problem),
-        )
-        self.run_worker(self._live.run, thread=True, group="proxy", exit_on_error=False)
-
     def proxy_problem(self, problem: str) -> None:
         self.problems.append(problem)
         self.notify(problem, title="Proxy", severity="error", timeout=15)
         self._show_status()
 
-    async def _stop_proxy(self) -> None:
-        if self._live is not None:
-            self._live.stop()
-            for worker in self.workers:
-                if worker.group == "proxy":
-                    await worker.wait()
+    def watch_source(self) -> None:
+        self._show_status()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if worker.group == "proxy" and worker.is_finished:
-            self._source = "○ proxy stopped"
-            self._show_status()
+    def watch_loading(self, loading: bool) -> None:
+        if not loading:
+            self.table.list.unseen = 0  # all of it is new: nothing to announce
 
     # -- filtering and following --------------------------------------------------------------
 
@@ -391,12 +317,13 @@ class CorsInspectorApp(App[None]):
 
     async def action_quit(self) -> None:
         self.workers.cancel_group(self, "load")
-        await self._stop_proxy()
+        if self._proxy is not None:
+            await self._proxy.stopped()
         self.exit()
 
     def on_unmount(self) -> None:
-        if self._live is not None:
-            self._live.stop()  # however the app ends, the proxy's thread must end too
+        if self._proxy is not None:
+            self._proxy.stop()  # however the app ends, the proxy's thread must end too
         gc.unfreeze()  # what add_decisions froze can be collected again (the app is garbage)
 
     def _show_status(self) -> None:
@@ -404,4 +331,4 @@ class CorsInspectorApp(App[None]):
         if self.problems:
             count = len(self.problems)
             warnings.append(f"{count} problem{'s' if count > 1 else ''}: see notifications")
-        self.query_one(StatusBar).show(self.store, self._source, self.reveal, warnings)
+        self.query_one(StatusBar).show(self.store, self.source, self.reveal, warnings)

@@ -426,19 +426,19 @@ async def test_the_trace_takes_its_colours_from_the_theme():
 
 async def test_loading_says_how_far_it_has_got(monkeypatch):
     from cors_inspector import judge as captures
-    from cors_inspector.tui import app as app_module
+    from cors_inspector.tui import feed
 
     monkeypatch.setattr(captures, "REPORT_EVERY", 1)
-    monkeypatch.setattr(app_module, "BATCH_SECONDS", 0.0)
+    monkeypatch.setattr(feed, "BATCH_SECONDS", 0.0)
     app = offline_app("missing-middleware", "healthy-session")
     shown: list[str] = []
-    show_loading = app._show_loading
+    show_progress = feed.FileFeed.show_progress
 
-    def spy(where: str) -> None:
-        show_loading(where)
+    def spy(self: feed.FileFeed, where: str) -> None:
+        show_progress(self, where)
         shown.append(status_text(app))
 
-    monkeypatch.setattr(app, "_show_loading", spy)
+    monkeypatch.setattr(feed.FileFeed, "show_progress", spy)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         percents = [int(text.split("%")[0].rsplit(" ", 1)[1]) for text in shown]
