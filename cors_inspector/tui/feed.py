@@ -44,7 +44,10 @@ class FileFeed:
         self.app.sub_title = names
         self.app.source = f"▤ loading {names}…" if names else ""
         self.app.loading = True
-        self.app.run_worker(self._read, thread=True, exit_on_error=False, group="load")
+        # After the first refresh: the app is mounted before its screen, which shows progress.
+        self.app.call_after_refresh(
+            self.app.run_worker, self._read, thread=True, exit_on_error=False, group="load"
+        )
 
     def _read(self) -> None:
         from ..judge import BytesDone, judge_captures
@@ -112,7 +115,10 @@ class ProxyFeed:
             deliver=partial(app.call_from_thread, app.add_decisions),
             report=partial(app.call_from_thread, app.proxy_problem),
         )
-        app.run_worker(self._serve(self._live), group="proxy", exit_on_error=False)
+        # After the first refresh: the app is mounted before its screen, which shows traffic.
+        app.call_after_refresh(
+            app.run_worker, partial(self._serve, self._live), group="proxy", exit_on_error=False
+        )
 
     async def _serve(self, live: LiveProxy) -> None:
         stopped = True
