@@ -1,4 +1,7 @@
-"""Command palette entries (Ctrl+P) for the main actions and every backend seen."""
+"""Command palette entries (Ctrl+P) for the main actions and every backend seen.
+
+They act on the main screen (filters, search...), or on the screen shown (copy and save the
+fix of its backend in context), or on the app (help)."""
 
 from __future__ import annotations
 
@@ -17,46 +20,51 @@ Command = tuple[str, str, Callable[[], object]]
 class CorsCommands(Provider):
     def _commands(self) -> Iterator[Command]:
         app = cast("CorsInspectorApp", self.app)
+        main = app.main_screen
         yield (
             "Show blocked requests",
             "only what the browser refused",
-            partial(app.action_scope, "blocked"),
+            partial(main.action_scope, "blocked"),
         )
         yield (
             "Show CORS requests",
             "cross-origin requests and preflights",
-            partial(app.action_scope, "cors"),
+            partial(main.action_scope, "cors"),
         )
         yield (
             "Show all requests",
             "navigations and same-origin ones too",
-            partial(app.action_scope, "all"),
+            partial(main.action_scope, "all"),
         )
         yield (
             "Show every backend",
             "drop the backend filter",
-            partial(app.apply_filter, backend=None),
+            partial(main.apply_filter, backend=None),
         )
-        for backend in sorted(app.store.backends):
+        for backend in sorted(main.store.backends):
             yield (
                 f"Show requests to {backend}",
                 "filter by backend",
-                partial(app.apply_filter, backend=backend),
+                partial(main.apply_filter, backend=backend),
             )
-        yield "Search requests", "free text: URL, method, status, reason", app.action_search
-        yield "Follow new requests", "jump to the newest and stay there", app.action_follow
-        yield "Summary per backend", "counts by reason and the verified fix", app.action_summary
+        yield "Search requests", "free text: URL, method, status, reason", main.action_search
+        yield "Follow new requests", "jump to the newest and stay there", main.action_follow
+        yield "Summary per backend", "counts by reason and the verified fix", main.action_summary
         yield (
             "Copy the fix",
             "the CORSMiddleware configuration, to the clipboard",
-            (app.action_copy_fix),
+            partial(app.run_action, "screen.copy_fix"),
         )
-        yield "Save the fix to a file", "the CORSMiddleware configuration", app.action_save_fix
-        secrets = "Mask secrets" if app.reveal else "Reveal secrets"
+        yield (
+            "Save the fix to a file",
+            "the CORSMiddleware configuration",
+            partial(app.run_action, "screen.save_fix"),
+        )
+        secrets = "Mask secrets" if main.reveal else "Reveal secrets"
         yield (
             secrets,
             "Cookie, Authorization and URL userinfo in the headers",
-            (app.action_toggle_secrets),
+            main.action_toggle_secrets,
         )
         yield "Help", "keys and symbols", app.action_help
 

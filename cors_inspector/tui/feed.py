@@ -1,9 +1,12 @@
-"""mitmproxy in a thread of its own, its decisions handed to the app in batches.
+"""Where the app's decisions come from: capture files, or mitmproxy live; handed over in batches.
 
-The addon calls back from mitmproxy's event loop for every decision; they are collected there
-and handed over every BATCH_SECONDS, so that the UI adds rows a batch at a time however fast
-traffic flows. The same tick notices a stop request: mitmproxy's `shutdown` must not be lost
-to a master that is still starting.
+Both run in a thread of their own and call back into the app (`call_from_thread`) with a
+batch of decisions every BATCH_SECONDS, so that the UI adds rows a batch at a time however
+fast they come. They also say, in `app.source`, what they are doing for the status bar.
+
+In live mode, the addon calls back from mitmproxy's event loop for every decision; they are
+collected there and handed over every BATCH_SECONDS. The same tick notices a stop request:
+mitmproxy's `shutdown` must not be lost to a master that is still starting.
 """
 
 from __future__ import annotations
@@ -11,13 +14,134 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from time import monotonic
+from typing import TYPE_CHECKING
+
+from textual.worker import get_current_worker
 
 from ..engine.decision import Decision
-from ..mitm.addon import CorsInspector
-from ..mitm.proxy import ProxySettings, make_master
 
-BATCH_SECONDS = 0.1
+if TYPE_CHECKING:
+    from ..mitm.proxy import ProxySettings
+    from ..readers import Capture
+    from .app import CorsInspectorApp
+
+BATCH_SECONDS = 0.1  # how often decisions are handed to the UI (and loading progress shown)
+
+
+class FileFeed:
+    """The decisions of capture files, read and judged in a worker thread of the app."""
+
+    def __init__(self, app: CorsInspectorApp, paths: Sequence[Path]) -> None:
+        self.app = app
+        self.paths = list(paths)
+
+    def start(self) -> None:
+        names = ", ".join(path.name for path in self.paths)
+        self.app.sub_title = names
+        self.app.source = f"▤ loading {names}…" if names else ""
+        self.app.loading = True
+        # After the first refresh: the app is mounted before its screen, which shows progress.
+        self.app.call_after_refresh(
+            self.app.run_worker, self._read, thread=True, exit_on_error=False, group="load"
+        )
+
+    def _read(self) -> None:
+        from ..judge import BytesDone, judge_captures
+        from ..readers import CaptureError
+
+        app = self.app
+        worker = get_current_worker()
+        problems: list[CaptureError] = []  # a file that could not be read is noted here
+        reported = 0
+        batch: list[Decision] = []
+        handed_at = shown_at = monotonic()
+        done = BytesDone(self.paths)
+
+        def progress(capture: Capture, count: int) -> None:
+            nonlocal shown_at
+            if done.total and monotonic() - shown_at >= BATCH_SECONDS:
+                percent = 100 * done(capture) // done.total
+                app.call_from_thread(self.show_progress, f"{capture.path.name} {percent}%")
+                shown_at = monotonic()
+
+        for decision in judge_captures(self.paths, problems, progress):
+            batch.append(decision)
+            if len(problems) > reported:
+                for problem in problems[reported:]:
+                    app.call_from_thread(app.capture_problem, str(problem))
+                reported = len(problems)
+            if monotonic() - handed_at >= BATCH_SECONDS:
+                if worker.is_cancelled:
+                    return
+                app.call_from_thread(app.add_decisions, batch)
+                batch, handed_at = [], monotonic()
+        app.call_from_thread(self._loaded, batch, [str(p) for p in problems[reported:]])
+
+    def show_progress(self, where: str) -> None:
+        self.app.source = f"▤ loading {where}…"
+
+    def _loaded(self, batch: list[Decision], problems: list[str]) -> None:
+        app = self.app
+        app.add_decisions(batch)
+        for problem in problems:
+            app.capture_problem(problem)
+        app.loading = False
+        app.source = f"▤ {app.sub_title}" if self.paths else ""
+
+
+class ProxyFeed:
+    """The decisions of live traffic: a LiveProxy, hosted in a worker thread of the app."""
+
+    def __init__(self, app: CorsInspectorApp, settings: ProxySettings) -> None:
+        self.app = app
+        self.settings = settings
+        self._live: LiveProxy | None = None
+
+    def start(self) -> None:
+        from ..mitm.proxy import is_loopback
+
+        app, settings = self.app, self.settings
+        address = f"{settings.listen_host}:{settings.listen_port}"
+        app.sub_title = f"live: proxy on http://{address}"
+        app.source = f"● proxy {address}"
+        if not is_loopback(settings.listen_host):
+            app.warnings.append(f"listening on {settings.listen_host or 'all interfaces'}")
+        self._live = LiveProxy(
+            settings,
+            deliver=partial(app.call_from_thread, app.add_decisions),
+            report=partial(app.call_from_thread, app.proxy_problem),
+        )
+        # After the first refresh: the app is mounted before its screen, which shows traffic.
+        app.call_after_refresh(
+            app.run_worker, partial(self._serve, self._live), group="proxy", exit_on_error=False
+        )
+
+    async def _serve(self, live: LiveProxy) -> None:
+        stopped = True
+        try:
+            await asyncio.to_thread(live.run)
+        except asyncio.CancelledError:
+            stopped = False  # the app is going: there is nothing left to tell
+            raise
+        finally:
+            if stopped:
+                self.app.source = "○ proxy stopped"
+
+    def stop(self) -> None:
+        """Ask the proxy to stop, from any thread (however the app ends, its thread must)."""
+        if self._live is not None:
+            self._live.stop()
+
+    async def stopped(self) -> None:
+        """Stop the proxy and wait until its thread has ended."""
+        self.stop()
+        for worker in self.app.workers:
+            if worker.group == "proxy":
+                await worker.wait()
 
 
 class _ErrorRelay(logging.Handler):
@@ -34,6 +158,8 @@ class _ErrorRelay(logging.Handler):
 
 
 class LiveProxy:
+    """mitmproxy with the addon, its decisions collected and handed over in batches."""
+
     def __init__(
         self,
         settings: ProxySettings,
@@ -63,6 +189,9 @@ class LiveProxy:
         self._stopping = True
 
     async def _serve(self) -> None:
+        from ..mitm.addon import CorsInspector
+        from ..mitm.proxy import make_master
+
         addon = CorsInspector(on_decision=self._collect)
         master = make_master(self.settings, addon)
         ticker = asyncio.create_task(self._tick(master.shutdown))

@@ -1,16 +1,22 @@
-"""The verified fix for one backend, computed off the UI thread and cached by the app."""
+"""The verified fix for one backend, computed off the UI thread and cached for every screen."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual.signal import Signal
+
 from ..engine.decision import Decision
 
 if TYPE_CHECKING:
+    from textual.app import App
+
     from ..fix import Suggestion
+    from .store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +39,43 @@ def verify_fix(backend: str, version: int, decisions: list[Decision]) -> FixResu
     except Exception as error:  # Starlette missing, or a fault in the fix code: say so
         return FixResult(backend, version, None, f"{type(error).__name__}: {error}")
     return FixResult(backend, version, suggestion)
+
+
+class FixCache:
+    """The latest fix of every backend. A fix is computed only when someone asks for one,
+    in a worker of `app`; `ready` is published when it is there."""
+
+    def __init__(self, app: App[object], store: Store) -> None:
+        self._app = app
+        self._store = store
+        self.ready: Signal[FixResult] = Signal(app, "fix-ready")
+        self._fixes: dict[str, FixResult] = {}  # backend -> its latest fix
+        self._verifying: set[str] = set()  # backends whose fix is being computed
+
+    def state(self, backend: str) -> tuple[FixResult | None, bool]:
+        """The current fix for `backend`, or (None, True) while it is computed (started here:
+        fixes are computed only when someone looks at one)."""
+        stats = self._store.backends.get(backend)
+        if stats is None or not stats.blocked:
+            return None, False
+        cached = self._fixes.get(backend)
+        if cached is not None and cached.version == stats.version:
+            return cached, False
+        if backend not in self._verifying:
+            self._verifying.add(backend)
+            decisions = self._store.decisions_for(backend)
+            self._app.run_worker(
+                self._verify(backend, stats.version, decisions), group="fix", exit_on_error=False
+            )
+        return None, True
+
+    async def _verify(self, backend: str, version: int, decisions: list[Decision]) -> None:
+        result = await asyncio.to_thread(verify_fix, backend, version, decisions)
+        self._verifying.discard(result.backend)
+        self._fixes[result.backend] = result
+        # Shown even if traffic made it stale meanwhile: recomputing at once could go on
+        # forever under live traffic; moving the cursor asks again.
+        self.ready.publish(result)
 
 
 def fix_file_text(suggestion: Suggestion) -> str:

@@ -122,26 +122,26 @@ async def test_enter_opens_the_detail_of_the_selected_request():
     app = offline_app("header-not-allowed")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert not app.detail.display
+        assert not app.main_screen.detail.display
         decision = await go_to(pilot, blocked)
         await pilot.press("enter")
-        assert app.detail.display and app.detail.decision is decision
+        assert app.main_screen.detail.display and app.main_screen.detail.decision is decision
         trace = shown(app, "#trace-view")
         assert decision.explanation in trace
         assert "Chromium: Access to fetch at" in trace
         assert "Firefox: CORSPreflightDidNotSucceed" in trace
         assert "✘ Preflight status 400 200-299" in trace  # the failing step: observed, needed
         await pilot.press("h")
-        assert app.detail.tab == "headers"
+        assert app.main_screen.detail.tab == "headers"
         request = shown(app, "#request-headers")
         assert "• Access-Control-Request-Headers" in request  # CORS headers are marked
         assert "• Origin" in request
         response = shown(app, "#response-headers")
         assert "Response 400 Bad Request" in response
         await pilot.press("down")  # the detail follows the cursor
-        assert app.detail.decision is app.store.selected_decision
+        assert app.main_screen.detail.decision is app.store.selected_decision
         await pilot.press("escape")
-        assert not app.detail.display
+        assert not app.main_screen.detail.display
 
 
 async def test_the_headers_the_failing_check_named_are_marked():
@@ -301,7 +301,7 @@ async def test_preflights_fold_under_their_request():
         assert "└ OPTIONS" in lines[cursor + 1]
         assert "✔ allowed" in lines[cursor + 1]
         await pilot.press("down", "enter")
-        preflight = app.detail.decision
+        preflight = app.main_screen.detail.decision
         assert preflight is not None and preflight.preflight_for == put.flow_id
         await pilot.press("space")  # folds again, back on the request
         assert app.store.selected_decision is put
@@ -386,7 +386,8 @@ async def test_mouse_click_opens_a_request_and_unfolds_a_preflight():
         put = next(i for i, (row, _) in enumerate(app.store.lines) if row.preflights)
         # Line 0 of the list is the column titles.
         await pilot.click(RequestList, offset=(20, put + 1))
-        assert app.detail.display and app.detail.decision is app.store.rows[put].decision
+        detail = app.main_screen.detail
+        assert detail.display and detail.decision is app.store.rows[put].decision
         await pilot.click(RequestList, offset=(0, put + 1))  # on the ▸
         assert app.store.rows[put].expanded
         assert "└ OPTIONS" in table_lines(app)[put + 1]
@@ -426,19 +427,19 @@ async def test_the_trace_takes_its_colours_from_the_theme():
 
 async def test_loading_says_how_far_it_has_got(monkeypatch):
     from cors_inspector import judge as captures
-    from cors_inspector.tui import app as app_module
+    from cors_inspector.tui import feed
 
     monkeypatch.setattr(captures, "REPORT_EVERY", 1)
-    monkeypatch.setattr(app_module, "BATCH_SECONDS", 0.0)
+    monkeypatch.setattr(feed, "BATCH_SECONDS", 0.0)
     app = offline_app("missing-middleware", "healthy-session")
     shown: list[str] = []
-    show_loading = app._show_loading
+    show_progress = feed.FileFeed.show_progress
 
-    def spy(where: str) -> None:
-        show_loading(where)
+    def spy(self: feed.FileFeed, where: str) -> None:
+        show_progress(self, where)
         shown.append(status_text(app))
 
-    monkeypatch.setattr(app, "_show_loading", spy)
+    monkeypatch.setattr(feed.FileFeed, "show_progress", spy)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         percents = [int(text.split("%")[0].rsplit(" ", 1)[1]) for text in shown]

@@ -50,7 +50,7 @@ async def test_a_hundred_thousand_requests_in_batches(traffic: list[Decision]):
         assert len(store.lines) == cors
 
         backend = store.cors_backends()[0]
-        app.apply_filter(backend=backend)
+        app.main_screen.apply_filter(backend=backend)
         assert {row.backend for row, _ in store.lines} == {backend}
 
         await pilot.press("a", "o", "home", "enter", "slash", *"who-am-i", "enter")
@@ -59,7 +59,7 @@ async def test_a_hundred_thousand_requests_in_batches(traffic: list[Decision]):
 
         await pilot.press("home", "enter", "f")  # a detail, and its fix, at this size
         await settle(pilot)
-        assert app.detail.decision is store.selected_decision
+        assert app.main_screen.detail.decision is store.selected_decision
 
 
 def test_keep_bounds_memory(traffic: list[Decision]):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import zip_longest
 from typing import ClassVar
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
@@ -38,6 +39,18 @@ def legend(palette: Palette) -> Table:
     table.add_row(DECISIVE, "header named by a failing check")
     table.add_row(CORS, "Origin or Access-Control-* header")
     return table
+
+
+def help_keys(app: App[object], bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+    """(keys, what they do) for each binding, as the help lists them."""
+    return [
+        (
+            " ".join(map(app.get_key_display, Binding.make_bindings([binding]))),
+            binding.tooltip or binding.description,
+        )
+        for binding in bindings
+        if isinstance(binding, Binding)
+    ]
 
 
 class HelpScreen(ModalScreen[None]):

@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from ..fixes import FixResult
 from ..widgets.summary import BackendSummary
-
-if TYPE_CHECKING:
-    from ..app import CorsInspectorApp
+from .fix_actions import FixActionsScreen
 
 
-class SummaryScreen(Screen[None]):
+class SummaryScreen(FixActionsScreen):
     CSS_PATH = "summary.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,s", "app.pop_screen", "Back"),
-        Binding("y", "app.copy_fix", "Copy fix"),
-        Binding("w", "app.save_fix", "Save fix"),
+        Binding("y", "copy_fix", "Copy fix"),
+        Binding("w", "save_fix", "Save fix"),
         Binding("r", "reverify", "Verify again", tooltip="Recompute stale fixes"),
     ]
-    app: CorsInspectorApp  # type: ignore[assignment]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -35,15 +31,15 @@ class SummaryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "summary per backend"
-        self.app.fix_ready.subscribe(self, self._fix_ready)
+        self.app.fixes.ready.subscribe(self, self._fix_ready)
         self.app.store_changed.subscribe(self, lambda _: self.refresh_backends())
         self.refresh_backends()
         summaries = self.query(BackendSummary)
         if summaries:
             summaries.first().focus()
 
-    @property
-    def backend_in_focus(self) -> str | None:
+    def backend_in_context(self) -> str | None:
+        """The backend in focus."""
         focused = self.focused
         return focused.backend if isinstance(focused, BackendSummary) else None
 
@@ -65,7 +61,7 @@ class SummaryScreen(Screen[None]):
             elif summary.version == stats.version:
                 continue
             if summary.fix is None and not summary.verifying:
-                summary.show(stats, *self.app.fix_state(backend))
+                summary.show(stats, *self.app.fixes.state(backend))
             else:
                 summary.show(stats, summary.fix, summary.verifying)
 

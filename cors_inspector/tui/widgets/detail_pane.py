@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -10,13 +12,29 @@ from textual.widgets import TabbedContent, TabPane
 from ...engine.decision import Decision
 from ...redact import redact_text
 from ..fixes import FixResult
-from ..messages import DetailTab
 from .fix_view import FixView
 from .header_view import HeaderView, absent_response_headers, decisive_headers
 from .trace_view import TraceView
 
+DetailTab = Literal["trace", "headers", "fix"]
+
 
 class DetailPane(Vertical):
+    DEFAULT_CSS = """
+    DetailPane#detail {
+        height: 3fr;
+        border-top: solid $accent;
+
+        TabPane {
+            padding: 0;
+        }
+
+        VerticalScroll {
+            padding: 0 1;
+        }
+    }
+    """
+
     def __init__(self) -> None:
         super().__init__(id="detail")
         self.decision: Decision | None = None

@@ -47,6 +47,33 @@ def absent_response_headers(decisive: set[str], headers: Headers | None) -> list
 
 
 class HeaderView(Static):
+    DEFAULT_CSS = """
+    HeaderView {
+        & > .header-view--title {
+            text-style: bold;
+            color: $accent;
+        }
+
+        & > .header-view--name {
+            text-style: bold;
+        }
+
+        & > .header-view--decisive {
+            color: $text-error;
+            text-style: bold;
+        }
+
+        & > .header-view--cors {
+            color: $text-secondary;
+        }
+
+        & > .header-view--masked {
+            color: $text-muted;
+            text-style: italic;
+        }
+    }
+    """
+
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "header-view--title",
         "header-view--name",

@@ -19,15 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.geometry import Size
+from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
-from ...engine.decision import Decision
 from ...output.styles import VERDICT_STYLE
 from ...redact import redact_text
-from ..messages import DetailRequested, SelectionChanged
 from ..store import Change, Row, Store
 from .styles import text_style
 
@@ -73,19 +72,83 @@ class Columns:
 
 
 class RequestList(ScrollView, can_focus=True):
-    """The column titles, then the request lines, scrolling under them."""
+    """The column titles, then the request lines, scrolling under them.
+
+    It only reads the store: the keys run actions of the screen, which moves the cursor (or
+    folds) and then asks the list to show it; a click is reported as `Clicked`.
+    """
+
+    DEFAULT_CSS = """
+    RequestList#request-list {
+        height: 1fr;
+        overflow-x: hidden;
+        background: $surface;
+
+        & > .request-list--titles {
+            background: $panel;
+            color: $foreground;
+            text-style: bold;
+        }
+
+        & > .request-list--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+        }
+
+        &:focus > .request-list--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+
+        & > .request-list--dim {
+            color: $text-muted;
+        }
+
+        & > .request-list--allowed {
+            color: $text-success;
+        }
+
+        & > .request-list--blocked {
+            color: $text-error;
+            text-style: bold;
+        }
+
+        & > .request-list--unknown {
+            color: $text-warning;
+        }
+
+        & > .request-list--not-applicable {
+            color: $text-muted;
+        }
+    }
+    """
+
+    @dataclass
+    class Clicked(Message):
+        """A request line was clicked: on its ▸ (`fold`), or elsewhere."""
+
+        index: int  # in the store's lines
+        fold: bool
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "enter", "open_detail", "Detail", tooltip="Why this request was allowed or blocked"
+            "enter",
+            "screen.open_detail",
+            "Detail",
+            tooltip="Why this request was allowed or blocked",
         ),
-        Binding("space", "fold", "Fold", tooltip="Show or hide the preflight of this request"),
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "follow", "Follow", show=False, tooltip="Go to the newest request, stay"),
+        Binding(
+            "space", "screen.fold", "Fold", tooltip="Show or hide the preflight of this request"
+        ),
+        Binding("up,k", "screen.move(-1)", "Up", show=False),
+        Binding("down,j", "screen.move(1)", "Down", show=False),
+        Binding("pageup", "screen.page(-1)", "Page up", show=False),
+        Binding("pagedown", "screen.page(1)", "Page down", show=False),
+        Binding("home", "screen.first", "First", show=False),
+        Binding(
+            "end", "screen.follow", "Follow", show=False, tooltip="Go to the newest request, stay"
+        ),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "request-list--titles",
@@ -105,63 +168,51 @@ class RequestList(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.store = store
         self.set_reactive(RequestList.follow, follow)
-        self._shown: Decision | None = None  # what the last SelectionChanged said
 
-    # -- fed by the app -----------------------------------------------------------------------
+    # -- told by the screen -------------------------------------------------------------------
 
     def lines_added(self, change: Change) -> None:
+        """Lines were appended (the cursor already on the newest when following)."""
         self._resize()
         if self.follow:
-            self._go(len(self.store.lines) - 1)
+            self.show_cursor()
         else:
             if change.dropped:  # the oldest lines went: keep the same requests in view
                 self._scroll_y_to(self.scroll_y - change.dropped)
             self.unseen += change.appended
-            self._announce()
         self.refresh()
 
     def lines_replaced(self) -> None:
         """The store's lines were rebuilt (filter) or changed in place (fold)."""
         self._resize()
+        self.show_cursor()
+
+    def show_cursor(self) -> None:
+        """Scroll the store's cursor into view."""
+        cursor = self.store.cursor
+        height = self.scrollable_content_region.height - 1  # under the titles
         if self.follow:
-            self.store.cursor = max(0, len(self.store.lines) - 1)
-        self._go(self.store.cursor)
+            self._scroll_y_to(self.max_scroll_y)
+        elif cursor < self.scroll_y:
+            self._scroll_y_to(cursor)
+        elif height and cursor >= self.scroll_y + height:
+            self._scroll_y_to(cursor - height + 1)
         self.refresh()
+
+    @property
+    def page_height(self) -> int:
+        """How many lines page up and page down move."""
+        return max(1, self.size.height - 2)
 
     def _resize(self) -> None:
         # One more line than the requests: the titles.
         self.virtual_size = Size(self.scrollable_content_region.width, len(self.store.lines) + 1)
 
-    # -- cursor -------------------------------------------------------------------------------
-
-    def _go(self, index: int) -> None:
-        """Put the cursor on line `index`, scrolled into view, and tell the app."""
-        store = self.store
-        last = len(store.lines) - 1
-        store.cursor = max(0, min(index, last))
-        height = self.scrollable_content_region.height - 1  # under the titles
-        if self.follow:
-            self._scroll_y_to(self.max_scroll_y)
-        elif store.cursor < self.scroll_y:
-            self._scroll_y_to(store.cursor)
-        elif height and store.cursor >= self.scroll_y + height:
-            self._scroll_y_to(store.cursor - height + 1)
-        self.refresh()
-        self._announce()
-
     def _scroll_y_to(self, y: float) -> None:
         # Forced: the scrollbars catch up with a new virtual size only at the next refresh.
         self.scroll_to(y=y, animate=False, force=True)
 
-    def _user_moved(self, index: int) -> None:
-        self.follow = bool(self.store.lines) and index >= len(self.store.lines) - 1
-        self._go(index)
-
-    def _announce(self) -> None:
-        decision = self.store.selected_decision
-        if decision is not self._shown:
-            self._shown = decision
-            self.post_message(SelectionChanged(decision))
+    # -- what the user does -------------------------------------------------------------------
 
     def watch_follow(self, follow: bool) -> None:
         if follow:
@@ -177,29 +228,6 @@ class RequestList(ScrollView, can_focus=True):
     def watch_reveal(self) -> None:
         self.refresh()
 
-    def action_move(self, delta: int) -> None:
-        self._user_moved(self.store.cursor + delta)
-
-    def action_page(self, direction: int) -> None:
-        self._user_moved(self.store.cursor + direction * max(1, self.size.height - 2))
-
-    def action_first(self) -> None:
-        self._user_moved(0)
-
-    def action_follow(self) -> None:
-        self.follow = True
-        self._go(len(self.store.lines) - 1)
-
-    def action_fold(self) -> None:
-        if self.store.toggle_fold():
-            self.lines_replaced()
-
-    def action_open_detail(self) -> None:
-        decision = self.store.selected_decision
-        if decision is not None:
-            self.follow = False  # the detail stays on this request while traffic arrives
-            self.post_message(DetailRequested(decision))
-
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None:
@@ -207,11 +235,8 @@ class RequestList(ScrollView, can_focus=True):
         index = int(self.scroll_y) + offset.y - 1
         if not 0 <= index < len(self.store.lines):
             return
-        self._user_moved(index)
-        if offset.x < len(FOLDED) and self.store.lines[index][0].preflights:
-            self.action_fold()
-        else:
-            self.action_open_detail()
+        fold = offset.x < len(FOLDED) and bool(self.store.lines[index][0].preflights)
+        self.post_message(self.Clicked(index, fold))
 
     def on_focus(self) -> None:
         self.refresh()  # the cursor's colour depends on focus
@@ -281,6 +306,22 @@ class RequestList(ScrollView, can_focus=True):
 
 class RequestsTable(Vertical):
     """The request lines and, while not following, how many new ones arrived."""
+
+    DEFAULT_CSS = """
+    RequestsTable#requests {
+        height: 2fr;
+        min-height: 6;
+    }
+
+    #new-hint {
+        display: none;
+        height: 1;
+        background: $accent;
+        color: $text;
+        text-align: center;
+        text-style: bold;
+    }
+    """
 
     def __init__(self, store: Store, *, follow: bool) -> None:
         super().__init__(id="requests")

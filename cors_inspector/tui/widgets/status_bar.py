@@ -13,6 +13,21 @@ from .styles import ThemedStatic
 
 
 class StatusBar(ThemedStatic):
+    DEFAULT_CSS = """
+    StatusBar#status {
+        height: 1;
+        background: $panel;
+        color: $foreground;
+        padding: 0 1;
+
+        & > .status-bar--warning {
+            background: $error;
+            color: $text;
+            text-style: bold;
+        }
+    }
+    """
+
     COMPONENT_CLASSES: ClassVar[set[str]] = {"status-bar--warning"}
 
     def show(self, store: Store, source: str, reveal: bool, warnings: list[str]) -> None:

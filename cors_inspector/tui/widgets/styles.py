@@ -26,7 +26,32 @@ _PALETTE_NAMES = (*VERDICT_STYLE, *STEP_STYLE)
 
 class ThemedStatic(Static):
     """A Static that draws verdicts and trace outcomes in the theme's colours
-    (`ThemedStatic > .palette--blocked` ... in verdicts.tcss)."""
+    (`ThemedStatic > .palette--blocked` ... below)."""
+
+    DEFAULT_CSS = """
+    ThemedStatic {
+        & > .palette--allowed, & > .palette--pass {
+            color: $text-success;
+        }
+
+        & > .palette--blocked, & > .palette--fail {
+            color: $text-error;
+            text-style: bold;
+        }
+
+        & > .palette--unknown {
+            color: $text-warning;
+        }
+
+        & > .palette--not-applicable {
+            color: $text-muted;
+        }
+
+        & > .palette--info {
+            color: $text-accent;
+        }
+    }
+    """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {f"palette--{name}" for name in _PALETTE_NAMES}
 
