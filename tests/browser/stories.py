@@ -20,8 +20,10 @@ from .cases import (
     INCLUDE,
     ITEM_1,
     JSON_BODY,
+    NO_COOKIE,
     X_TOTAL,
     Case,
+    acac,
     acam,
     acao,
     fastapi,
@@ -279,6 +281,39 @@ STORIES: list[Story] = [
                 actual=NGINX_AND_APP,
                 path="/api/items/1",
             ),
+        ),
+    ),
+    Story(
+        "credentials-without-allow-credentials",
+        page_did="Asks who the user is with fetch(..., {credentials: 'include'}) before any "
+        "cookie is stored, against a CORSMiddleware with allow_origins=[<the page>] but no "
+        "allow_credentials: the request carries nothing that shows it is credentialed.",
+        fix="allow_credentials=True (with the exact origin, never '*'): Chromium refuses a "
+        "credentialed response without Access-Control-Allow-Credentials: true even when no "
+        "cookie went with it.",
+        backends={"api": "defaults"},
+        fetches=(fastapi("who-am-i", "api", "InvalidAllowCredentials", **NO_COOKIE),),
+    ),
+    Story(
+        "login-against-wildcard",
+        page_did="Logs in with fetch(..., {credentials: 'include'}) and no cookie yet against "
+        "a server that answers Access-Control-Allow-Origin: * to a request without a cookie "
+        "(Starlette before 1.0 with allow_origins=['*'] and allow_credentials=True), then "
+        "lists items without credentials.",
+        fix="List the page's origin in allow_origins (Starlette then echoes it with "
+        "Access-Control-Allow-Credentials: true); '*' is refused for credentialed requests, "
+        "cookie or not.",
+        backends={},
+        fetches=(
+            simple(
+                "log-in",
+                "WildcardOriginNotAllowed",
+                acao("*"),
+                acac(),
+                path="/api/login",
+                **NO_COOKIE,
+            ),
+            simple("list-items", ALLOWED, acao("*"), acac(), path="/api/items"),
         ),
     ),
 ]

@@ -118,10 +118,19 @@ def disagreement(chromium: Mapping[str, Any], records: list[EngineRecord]) -> st
 
 
 def har_disagreement(chromium: Mapping[str, Any], records: list[EngineRecord]) -> str | None:
-    """`disagreement` for a HAR, which keeps no headers of a request the browser failed (nor
-    its preflight): there, "blocked" without a reason is all it can show, and is right."""
-    if chromium["chromium_verdict"] == "blocked" and any(
-        r["verdict"] == "blocked" and r["reason"] is None for r in records
+    """`disagreement` for Playwright's HAR, which keeps no headers of a request the browser
+    failed (nor any preflight), so that net::ERR_FAILED is all it shows: "blocked" without a
+    reason is then right for a CORS failure, and the best it can say of another failure (a
+    redirect under `redirect: 'error'`). A hop never followed (`redirect: 'manual'`) is an
+    entry with nothing but net::ERR_ABORTED: not a request the page saw."""
+    failed = chromium["chromium_verdict"] in ("blocked", "failed")
+    if failed and any(
+        r["verdict"] == "blocked" and r["reason"] is None and r["status"] is None for r in records
     ):
         return None
-    return disagreement(chromium, records)
+    if chromium["chromium_verdict"] == "failed" and not any(
+        r["verdict"] == "blocked" for r in records
+    ):
+        return None  # a network error: only "not blocked" is checkable, as in `disagreement`
+    answered = [r for r in records if r["status"] is not None or r["verdict"] == "blocked"]
+    return disagreement(chromium, answered)
