@@ -37,6 +37,16 @@ class CorsCommands(Provider):
             partial(main.action_scope, "all"),
         )
         yield (
+            "Show requests blocked only with credentials",
+            "allowed as captured; blocked if the page sends credentials",
+            partial(main.action_scope, "credentials"),
+        )
+        yield (
+            "Show disagreements with the browser",
+            "where the browser's own verdict differs from the rebuilt one",
+            partial(main.action_scope, "disagree"),
+        )
+        yield (
             "Show every backend",
             "drop the backend filter",
             partial(main.apply_filter, backend=None),

@@ -15,7 +15,9 @@ from typing import Literal
 from ..engine.decision import Decision
 from ..engine.origins import origin_of
 
-Scope = Literal["all", "cors", "blocked"]
+# "credentials": allowed, but blocked if the page sends credentials (the wire could not
+# tell); "disagree": the browser's own verdict differs from the rebuilt one.
+Scope = Literal["all", "cors", "blocked", "credentials", "disagree"]
 DEFAULT_KEEP = 50_000
 NO_ORIGIN = "(not http)"  # the backend of a request whose URL has no origin
 
@@ -32,13 +34,21 @@ class Row:
     _haystack: str = ""
     cors: bool = field(init=False)  # decided once: filters test these on every row
     blocked: bool = field(init=False)
+    if_credentials: bool = field(init=False)
+    disagrees: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        self.judged()
+
+    def judged(self) -> None:
+        """Note what the filters test (again, after a correction)."""
         # A row with preflights is an actual CORS request, so its own kind says enough.
+        decisions = self.decisions
         self.cors = self.decision.is_cors
-        self.blocked = self.decision.verdict == "blocked" or any(
-            preflight.verdict == "blocked" for preflight in self.preflights
-        )
+        self.blocked = any(decision.verdict == "blocked" for decision in decisions)
+        self.if_credentials = any(d.verdict_if_credentials == "blocked" for d in decisions)
+        self.disagrees = any(disagrees(decision) for decision in decisions)
+        self._haystack = ""
 
     @property
     def decisions(self) -> list[Decision]:
@@ -58,6 +68,15 @@ class Row:
         return self._haystack
 
 
+def disagrees(decision: Decision) -> bool:
+    """The browser's own verdict (where known) differs from the rebuilt one."""
+    theirs = decision.browser_verdict
+    return theirs is not None and (
+        theirs != decision.verdict
+        or (theirs == "blocked" and decision.browser_reason not in (None, decision.reason))
+    )
+
+
 Line = tuple[Row, int]  # (row, -1): the row itself; (row, i): its i-th preflight, unfolded
 
 
@@ -74,6 +93,10 @@ class Filter:
             return False
         if self.scope == "blocked" and not row.blocked:
             return False
+        if self.scope == "credentials" and not row.if_credentials:
+            return False
+        if self.scope == "disagree" and not row.disagrees:
+            return False
         return not self.search or self.search in row.haystack()
 
     def select(self, rows: list[Row]) -> list[Row]:
@@ -83,7 +106,8 @@ class Filter:
                 return rows
             if self.scope == "cors":
                 return [row for row in rows if row.cors]
-            return [row for row in rows if row.blocked]
+            if self.scope == "blocked":
+                return [row for row in rows if row.blocked]
         return [row for row in rows if self.matches(row)]
 
 
@@ -114,6 +138,7 @@ class Change:
     appended: int  # lines added at the end
     dropped: int  # lines dropped from the start (the oldest, past `keep`)
     new_backend: bool
+    corrected: int = 0  # rows whose decision a correction (`supersedes`) replaced
 
 
 def backend_of(decision: Decision) -> str:
@@ -134,15 +159,21 @@ class Store:
         self.total = 0  # decisions kept, preflights included
         self.dropped = 0  # decisions dropped past `keep`
         self._folding: dict[str, list[Decision]] = {}  # actual's flow_id -> its preflights
+        self._rows_by_flow: dict[str, Row] = {}  # every kept decision's flow_id -> its row
+        self.if_credentials = 0  # rows allowed as captured, blocked if credentials are sent
+        self.disagreements = 0  # rows where the browser's own verdict differs
         self._next_seq = 0
 
     # -- adding -------------------------------------------------------------------------------
 
     def add(self, decisions: Iterable[Decision]) -> Change:
-        appended = 0
+        appended = corrected = 0
         new_backend = False
         matches = self.filter.matches
         for decision in decisions:
+            if decision.supersedes is not None:
+                corrected += self._correct(decision)
+                continue
             backend = backend_of(decision)
             stats = self.backends.get(backend)
             if stats is None:
@@ -158,10 +189,38 @@ class Store:
             row = Row(self._next_seq, decision, self._folding.pop(decision.flow_id, []), backend)
             self._next_seq += 1
             self.rows.append(row)
+            for kept in row.decisions:
+                self._rows_by_flow[kept.flow_id] = row
+            self._tally(row, 1)
             if matches(row):
                 self.lines.append((row, -1))
                 appended += 1
-        return Change(appended, self._trim(), new_backend)
+        return Change(appended, self._trim(), new_backend, corrected)
+
+    def _correct(self, decision: Decision) -> int:
+        """Put a correction in the place of the decision it supersedes (1 if it was kept)."""
+        row = self._rows_by_flow.get(decision.supersedes or "")
+        if row is None:
+            return 0  # dropped already, or never kept
+        kept = row.decisions
+        old = next(d for d in kept if d.flow_id == decision.supersedes)
+        if old is row.decision:
+            row.decision = decision
+        else:
+            row.preflights[row.preflights.index(old)] = decision
+        stats = self.backends[row.backend]
+        stats.count(old, -1)
+        stats.count(decision, 1)
+        self.verdicts[old.verdict] -= 1
+        self.verdicts[decision.verdict] += 1
+        self._tally(row, -1)
+        row.judged()
+        self._tally(row, 1)
+        return 1
+
+    def _tally(self, row: Row, delta: int) -> None:
+        self.if_credentials += delta * row.if_credentials
+        self.disagreements += delta * row.disagrees
 
     def _trim(self) -> int:
         """Drop the oldest rows past `keep` decisions; return how many lines went with them."""
@@ -175,9 +234,11 @@ class Store:
             removed += 1 + len(row.preflights)
             count += 1
         for row in self.rows[:count]:
+            self._tally(row, -1)
             for decision in row.decisions:
                 self.backends[row.backend].count(decision, -1)
                 self.verdicts[decision.verdict] -= 1
+                self._rows_by_flow.pop(decision.flow_id, None)
         del self.rows[:count]
         self.total -= removed
         self.dropped += removed

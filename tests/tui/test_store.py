@@ -82,3 +82,32 @@ def test_keep_drops_the_oldest_and_counts_follow():
     assert sum(sum(stats.counts.values()) for stats in store.backends.values()) == store.total
     assert store.verdicts.total() == store.total
     assert [row for row, _ in store.lines] == store.rows
+
+
+def test_a_correction_takes_the_place_of_the_decision_it_supersedes():
+    from dataclasses import replace
+
+    from cors_inspector.engine import Analyzer
+    from tests.unit.builders import PAGE, cors_get
+
+    store = Store()
+    first = replace(cors_get({"Access-Control-Allow-Origin": "*"}), connection="c1")
+    analyzer = Analyzer(ordered=False)
+    store.add(analyzer.feed(first))
+    assert store.if_credentials == 1 and store.verdicts["allowed"] == 1
+    store.set_filter(scope="credentials")
+    assert len(store.lines) == 1
+    later = replace(
+        cors_get(
+            {"Access-Control-Allow-Origin": PAGE, "Access-Control-Allow-Credentials": "true"},
+            cookie=True,
+            url="http://localhost:8000/me",
+        ),
+        connection="c1",
+    )
+    change = store.add(analyzer.feed(later))
+    assert change.corrected == 1
+    row = store.rows[0]
+    assert row.decision.verdict == "blocked" and row.blocked and not row.if_credentials
+    assert store.if_credentials == 0 and store.verdicts["blocked"] == 1
+    assert len(store.rows) == 2  # the correction is no row of its own

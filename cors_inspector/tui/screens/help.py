@@ -14,7 +14,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 
-from ...output.styles import STEP_STYLE, VERDICT_STYLE, Palette
+from ...output.styles import (
+    IF_CREDENTIALS,
+    IF_CREDENTIALS_STYLE,
+    IF_CREDENTIALS_WORDS,
+    STEP_STYLE,
+    VERDICT_STYLE,
+    Palette,
+)
 from ..widgets.header_view import CORS, DECISIVE
 from ..widgets.requests_table import FOLDED
 from ..widgets.styles import ThemedStatic
@@ -33,6 +40,9 @@ def legend(palette: Palette) -> Table:
     table.add_column()
     for verdict, (symbol, _) in VERDICT_STYLE.items():
         table.add_row(Text(symbol, palette[verdict]), VERDICT_WORDS[verdict])
+    symbol, _ = IF_CREDENTIALS_STYLE
+    table.add_row(Text(symbol, palette[IF_CREDENTIALS]), f"{IF_CREDENTIALS_WORDS} (i)")
+    table.add_row(Text("≠", palette["unknown"]), "the browser's own verdict differs (d)")
     for outcome, (symbol, _) in STEP_STYLE.items():
         table.add_row(Text(symbol, palette[outcome]), f"trace step: {outcome}")
     table.add_row(FOLDED.strip(), "a request with its preflight folded under it (space unfolds)")

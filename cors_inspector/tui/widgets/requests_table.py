@@ -25,9 +25,15 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
-from ...output.styles import VERDICT_STYLE
+from ...output.styles import (
+    IF_CREDENTIALS,
+    IF_CREDENTIALS_STYLE,
+    VERDICT_STYLE,
+    reason_text,
+    verdict_key,
+)
 from ...redact import redact_text
-from ..store import Change, Row, Store
+from ..store import Change, Row, Store, disagrees
 from .styles import text_style
 
 FOLDED, UNFOLDED, CHILD = "▸ ", "▾ ", " └ "
@@ -121,6 +127,10 @@ class RequestList(ScrollView, can_focus=True):
         & > .request-list--not-applicable {
             color: $text-muted;
         }
+
+        & > .request-list--if-credentials {
+            color: $text-warning;
+        }
     }
     """
 
@@ -158,6 +168,7 @@ class RequestList(ScrollView, can_focus=True):
         "request-list--blocked",
         "request-list--unknown",
         "request-list--not-applicable",
+        f"request-list--{IF_CREDENTIALS}",
     }
 
     follow: reactive[bool] = reactive(True)  # keep the cursor on the newest request
@@ -291,16 +302,20 @@ class RequestList(ScrollView, can_focus=True):
             origin = squeeze(decision.origin, max(len(ARROW) + 4, target_width * 9 // 20))
             target.append(origin + ARROW, dim)
         target.append(squeeze(url, target_width - len(target)), dim if child >= 0 else "")
-        symbol, _ = VERDICT_STYLE[decision.verdict]
+        key = verdict_key(decision)
+        symbol, _ = IF_CREDENTIALS_STYLE if key == IF_CREDENTIALS else VERDICT_STYLE[key]
         word = decision.kind if decision.verdict == "not-applicable" else decision.verdict
-        verdict_style = text_style(self, f"request-list--{decision.verdict}")
+        verdict_style = text_style(self, f"request-list--{key}")
+        reason = reason_text(decision)
+        if disagrees(decision):  # never hide either answer
+            reason += f" ≠ browser: {decision.browser_verdict} {decision.browser_reason or ''}"
         return [
             Text(datetime.fromtimestamp(decision.started).strftime("%H:%M:%S"), dim),
             Text(marker + decision.method, dim if child >= 0 else ""),
             target,
             Text("-" if decision.status is None else str(decision.status)),
             Text(f"{symbol} {word}", verdict_style),
-            Text(decision.reason or "", verdict_style),
+            Text(reason.strip(), verdict_style),
         ]
 
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 from rich.table import Table
 from rich.text import Text
 
-from ...output.styles import VERDICT_STYLE
+from ...output.styles import IF_CREDENTIALS, IF_CREDENTIALS_STYLE, VERDICT_STYLE
 from ..store import Store
 from .styles import ThemedStatic
 
@@ -38,6 +38,15 @@ class StatusBar(ThemedStatic):
             if store.verdicts[verdict]:
                 symbol, _ = VERDICT_STYLE[verdict]
                 left.append(f"  {symbol} {store.verdicts[verdict]:,} {verdict}", palette[verdict])
+        if store.if_credentials:
+            symbol, _ = IF_CREDENTIALS_STYLE
+            left.append(
+                f"  {symbol} {store.if_credentials:,} if credentials", palette[IF_CREDENTIALS]
+            )
+        if store.disagreements:
+            left.append(
+                f"  ≠ {store.disagreements:,} disagree with the browser", palette["unknown"]
+            )
         left.append(f"  · {len(store.lines):,} shown", "dim")
         if store.dropped:
             left.append(f"  · {store.dropped:,} oldest dropped (--keep {store.keep:,})", "dim")

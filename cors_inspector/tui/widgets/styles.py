@@ -8,7 +8,7 @@ from rich.style import Style
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ...output.styles import STEP_STYLE, VERDICT_STYLE
+from ...output.styles import IF_CREDENTIALS, STEP_STYLE, VERDICT_STYLE
 
 
 def text_style(widget: Widget, component: str) -> Style:
@@ -21,7 +21,7 @@ def text_style(widget: Widget, component: str) -> Style:
     return Style(color=full.color, bold=full.bold, italic=full.italic, underline=full.underline)
 
 
-_PALETTE_NAMES = (*VERDICT_STYLE, *STEP_STYLE)
+_PALETTE_NAMES = (*VERDICT_STYLE, *STEP_STYLE, IF_CREDENTIALS)
 
 
 class ThemedStatic(Static):
@@ -39,7 +39,7 @@ class ThemedStatic(Static):
             text-style: bold;
         }
 
-        & > .palette--unknown {
+        & > .palette--unknown, & > .palette--if-credentials {
             color: $text-warning;
         }
 
