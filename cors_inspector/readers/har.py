@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from ..engine.exchange import BODY_HEAD, Exchange, Headers, Request, Response
-from .json_text import JsonStream, latin1_headers
+from .json_text import JsonStream, describe_error, latin1_headers
 
 
 class HarError(ValueError):
@@ -67,12 +67,6 @@ def exchange_from_entry(entry: dict[str, Any], number: int) -> Exchange:
     )
 
 
-def _describe(error: Exception) -> str:
-    if isinstance(error, KeyError):
-        return f"no {error.args[0]!r} field"
-    return f"{type(error).__name__}: {error}"
-
-
 def read_har(stream: IO[str]) -> Iterator[Exchange]:
     """Yield the exchanges of a HAR's `log.entries`, one entry decoded at a time."""
     json_stream = JsonStream(stream, HarError)
@@ -92,7 +86,7 @@ def read_har(stream: IO[str]) -> Iterator[Exchange]:
                     exchange = exchange_from_entry(entry, number)
                 except (KeyError, TypeError, ValueError, AttributeError) as error:
                     # Keep going: the other entries are still worth judging.
-                    skipped.append((number, _describe(error)))
+                    skipped.append((number, describe_error(error)))
                     continue
                 yield exchange
     if not found_log:

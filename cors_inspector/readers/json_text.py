@@ -128,3 +128,10 @@ def latin1_headers(pairs: Iterable[tuple[str, str]]) -> Headers:
     if plain:
         return Headers(pairs)
     return Headers(tuple((latin1(name), latin1(value)) for name, value in pairs))
+
+
+def describe_error(error: Exception) -> str:
+    """What was wrong with one record, in a few words (a missing field, a wrong type)."""
+    if isinstance(error, KeyError):
+        return f"no {error.args[0]!r} field"
+    return f"{type(error).__name__}: {error}"

@@ -152,7 +152,7 @@ def test_har_is_streamed_across_small_chunks(monkeypatch):
     ("content", "problem"),
     [
         (b"", "empty"),
-        (b"hello", "not a mitmproxy flow file or HAR"),
+        (b"hello", "not a mitmproxy flow file, HAR or NetLog"),
         (b'{"not": "har"}', "not a HAR"),
         (b'{"log": {"entries": [{"request": 1}]}}', "1 HAR entry skipped (entry 1"),
         (b'{"log": {"entries": [', "invalid JSON"),
