@@ -154,10 +154,11 @@ class CorsInspectorApp(App[None]):
     @work(thread=True, exit_on_error=False, group="load")
     def _load(self, paths: list[Path]) -> None:
         from ..judge import BytesDone, judge_captures
-        from ..readers import Capture, CaptureError
+        from ..readers import Capture, CaptureError, CaptureNote
 
         worker = get_current_worker()
         problems: list[CaptureError] = []  # a file that could not be read is noted here
+        notes: list[CaptureNote] = []  # e.g. a NetLog that was never closed
         reported = 0
         batch: list[Decision] = []
         handed_at = shown_at = monotonic()
@@ -170,7 +171,7 @@ class CorsInspectorApp(App[None]):
                 self.call_from_thread(self._show_loading, f"{capture.path.name} {percent}%")
                 shown_at = monotonic()
 
-        for decision in judge_captures(paths, problems, progress):
+        for decision in judge_captures(paths, problems, progress, notes):
             batch.append(decision)
             if len(problems) > reported:
                 for problem in problems[reported:]:
@@ -181,6 +182,8 @@ class CorsInspectorApp(App[None]):
                     return
                 self.call_from_thread(self.add_decisions, batch)
                 batch, handed_at = [], monotonic()
+        for note in notes:
+            self.call_from_thread(self.notify, str(note), title="Note", timeout=15)
         self.call_from_thread(self._loaded, batch, [str(p) for p in problems[reported:]])
 
     def _show_loading(self, where: str) -> None:
