@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .classify import Classification, classify
 from .cors_check import ACAC, ACAO, cors_check, header_values, redirect_check
 from .credentials import credentials_of
-from .decision import Credentials, Decision, Step
+from .decision import Credentials, Decision, Failure, Step
 from .exchange import Exchange
 from .preflight import PreflightGrant, PreflightResult, preflight_check
 from .safelists import SAFELISTED_METHODS, page_unsafe_headers, trim
@@ -25,6 +25,7 @@ from .verdicts import allowed, block, decision_for, not_checked, note_proxy_answ
 PAIRING_WINDOW = 10.0  # seconds of capture time a preflight waits for its actual request
 MAX_WAITING = 2000  # preflights waiting at once, before the oldest is settled unpaired
 PREFLIGHT_CACHE_ENTRIES = 1024  # Chromium's limit
+FAILED_PREFLIGHTS = 1024  # failed preflights remembered for the unsent requests they stopped
 
 
 @dataclass(slots=True)
@@ -66,6 +67,7 @@ class Analyzer:
         self._arrivals: deque[_PreflightVerdicts] = deque()  # waiting ones, oldest first
         self._waiting_count = 0
         self._cache: dict[tuple[str, str], tuple[float, PreflightGrant, str]] = {}
+        self._failed: dict[str, Failure] = {}  # preflight id -> why it failed
         self._clock = 0.0
 
     def feed(self, exchange: Exchange) -> list[Decision]:
@@ -76,6 +78,8 @@ class Analyzer:
         self._queue.append(slot)
         if found.kind == "preflight":
             self._hold_preflight(exchange, found, slot)
+        elif found.kind == "actual" and not exchange.sent:
+            slot[0] = self._judge_unsent(exchange, found)
         elif found.kind == "actual":
             slot[0] = self._judge_actual(exchange, found)
         else:
@@ -120,6 +124,9 @@ class Analyzer:
         without = preflight_check(exchange.response, exchange.error, origin, method, unsafe, False)
         if without.failure is not None:
             # Fails whatever the credentials: the actual request was never sent.
+            self._failed[exchange.id] = without.failure
+            if len(self._failed) > FAILED_PREFLIGHTS:
+                del self._failed[next(iter(self._failed))]
             slot[0] = self._preflight_decision(
                 exchange,
                 origin,
@@ -209,8 +216,13 @@ class Analyzer:
             del self._cache[next(iter(self._cache))]
 
     def _pair(self, origin: str, exchange: Exchange) -> _PreflightVerdicts | None:
+        served_by = exchange.preflight_of  # the browser's own record (Chrome's NetLog)
         for preflight in self._waiting.get((origin, exchange.request.url), ()):
-            if preflight.method == exchange.request.method:
+            if (
+                preflight.exchange.id == served_by
+                if served_by is not None
+                else preflight.method == exchange.request.method
+            ):
                 self._release(preflight)
                 return preflight
         return None
@@ -336,8 +348,13 @@ class Analyzer:
             return decision
         # It passed without credentials, so ACAO is the origin or `*`; with credentials
         # (CORS check steps 3-7) `*` fails, and so does anything but ACAC `true`.
-        if not include and (
-            trim(response.headers.get(ACAO) or "") == "*" or response.headers.get(ACAC) != "true"
+        if (
+            not include
+            and exchange.credentials is None
+            and (
+                trim(response.headers.get(ACAO) or "") == "*"
+                or response.headers.get(ACAC) != "true"
+            )
         ):
             decision.credentials = "unknown"
             decision.credentials_basis = (
@@ -346,6 +363,46 @@ class Analyzer:
                 "Access-Control-Allow-Origin and Access-Control-Allow-Credentials: true"
             )
         allowed(decision, response, include, origin)
+        return decision
+
+    def _judge_unsent(self, exchange: Exchange, found: Classification) -> Decision:
+        """An actual request the browser never sent (its own record says so): the preflight
+        that served it failed, and the request carries that failure."""
+        origin = found.origin or "null"
+        decision = decision_for(exchange, "actual", origin, "unknown")
+        decision.preflight_id = exchange.preflight_of
+        preflight = self._pair(origin, exchange)
+        if preflight is not None:
+            # It passes only without credentials, yet the browser stopped there: with them.
+            self._settle_unpaired(preflight)
+            failure = preflight.with_credentials.failure
+            decision.credentials = "include"
+            decision.credentials_basis = (
+                "inferred: its preflight passes only without credentials, and the browser "
+                "did not send it"
+            )
+        else:
+            failure = self._failed.get(exchange.preflight_of or "")
+        decision.trace.append(
+            Step(
+                "Sent?",
+                "the browser's own record",
+                f"never sent; its preflight is flow {exchange.preflight_of}",
+                "a passed preflight",
+                "fail",
+            )
+        )
+        if failure is None:
+            decision.explanation = (
+                "The browser never sent this request, and its preflight is not in the capture "
+                "or passes: the reason is not in the capture."
+            )
+            return decision
+        block(decision, failure, origin)
+        decision.explanation = (
+            f"Never sent: its preflight (flow {exchange.preflight_of}) failed. "
+            + decision.explanation
+        )
         return decision
 
     def _note_missing_preflight(self, exchange: Exchange, include: bool, trace: list[Step]) -> None:
@@ -371,6 +428,17 @@ class Analyzer:
             )
             return
         reasons = " and ".join(why)
+        if exchange.preflight_cached:
+            trace.append(
+                Step(
+                    "Preflight cache",
+                    "Chrome NetLog: CHECK_CORS_PREFLIGHT_CACHE hit-and-pass",
+                    f"no preflight sent: {reasons}, but the browser's preflight cache allowed it",
+                    "a cached, matching preflight",
+                    "pass",
+                )
+            )
+            return
         cached = self._cache.get((request.headers.get("origin") or "null", request.url))
         if cached is not None:
             expires, grant, source = cached

@@ -10,6 +10,8 @@ def credentials_of(
     exchange: Exchange, preflighted_headers: list[str] | None = None
 ) -> tuple[Credentials, str]:
     """The credentials mode, as far as the wire shows it (it is never sent as such)."""
+    if exchange.credentials in ("include", "omit"):
+        return exchange.credentials, exchange.credentials_basis  # the browser's own record
     headers = exchange.request.headers
     if "cookie" in headers:
         return "include", "inferred: the request carries a Cookie header"

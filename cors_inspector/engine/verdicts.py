@@ -114,6 +114,9 @@ def decision_for(exchange: Exchange, kind: Kind, origin: str | None, verdict: Ve
         status=exchange.response.status if exchange.response else None,
         kind=kind,
         verdict=verdict,
+        sent=exchange.sent,
+        browser_verdict=exchange.browser_verdict,
+        browser_reason=exchange.browser_reason,
     )
 
 
