@@ -171,7 +171,8 @@ class Analyzer:
                 self._settle_unpaired(oldest)
 
     def _settle_unpaired(self, preflight: _PreflightVerdicts) -> None:
-        self._release(preflight)
+        if not preflight.released:  # an unsent actual request may have released it
+            self._release(preflight)
         exchange = preflight.exchange
         if preflight.with_credentials.failure is not None:
             # It passes only without credentials, and no actual request followed: the page

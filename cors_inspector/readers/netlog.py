@@ -92,7 +92,6 @@ WANTED = (
     "CORS_PREFLIGHT_RESULT",
     "CORS_PREFLIGHT_CACHED_RESULT",
     "CORS_PREFLIGHT_ERROR",
-    "CANCELLED",
     "FAILED",
     "SOCKET_POOL_BOUND_TO_SOCKET",
     "HTTP_STREAM_JOB_BOUND_TO_REQUEST",
@@ -204,7 +203,6 @@ class _Source:
     cache: str | None = None  # CHECK_CORS_PREFLIGHT_CACHE status
     preflight_passed: bool = False
     preflight_error: dict[str, Any] | None = None
-    cancelled: bool = False
     error: str | None = None
     connection: str | None = None
     ended: float | None = None
@@ -254,6 +252,9 @@ class _Requests:
         self.notes = notes
         self.open: dict[int, _Source] = {}
         self.sockets: dict[int, int] = {}  # HTTP_STREAM_JOB source -> its socket's source
+        # Actual requests that ended before their preflight (a redirected preflight is
+        # cancelled after the CORS error), by the preflight's source id.
+        self.waiting_for: dict[int, _Source] = {}
 
     def feed(self, event: dict[str, Any]) -> list[Exchange]:
         name = self.constants.event_names.get(event["type"])
@@ -353,8 +354,6 @@ class _Requests:
             request.preflight_passed = True
         elif name == "CORS_PREFLIGHT_ERROR":
             request.preflight_error = params
-        elif name == "CANCELLED":
-            request.cancelled = True
         elif name == "FAILED" and "net_error" in params:
             request.error = self._error_name(params["net_error"])
 
@@ -369,11 +368,17 @@ class _Requests:
         return self._complete(oldest)
 
     def _complete(self, request: _Source) -> list[Exchange]:
-        parent = self.open.get(request.parent) if request.parent is not None else None
-        if parent is not None:
-            # A preflight ends before its actual request says how it went: report both then,
-            # the preflight first.
-            parent.preflights.append(request)
+        """Report a request and its preflights together, the preflights first: a preflight
+        ends before its actual request says how it went (or, redirected, just after)."""
+        if request.parent is not None:
+            if parent := self.open.get(request.parent):
+                parent.preflights.append(request)
+                return []
+            if parent := self.waiting_for.pop(request.id, None):
+                parent.preflights.append(request)
+                request = parent
+        elif request.preflight in self.open:
+            self.waiting_for[request.preflight] = request
             return []
         exchanges: list[Exchange] = []
         for preflight in request.preflights:
@@ -386,6 +391,8 @@ class _Requests:
         exchanges: list[Exchange] = []
         while self.open:
             exchanges += self._complete(self.open.pop(next(iter(self.open))))
+        while self.waiting_for:  # their preflights were evicted and reported already
+            exchanges += self._complete(self.waiting_for.popitem()[1])
         return exchanges
 
     # -- building Exchanges -------------------------------------------------------------------
@@ -495,15 +502,11 @@ class _Requests:
             error = str(failure.get("error", "ERR_FAILED"))
             text = f"net::{error} (CORS_PREFLIGHT_ERROR cors-error {number}: {name})"
             return "blocked", name, text
-        if for_preflight:
-            return ("allowed" if request.preflight_passed else None), None, None
-        if request.cancelled and request.hops and request.hops[-1].received:
-            # cors_url_loader.cc: a response that fails the CORS check completes the loader
-            # with the error at once, and the network request it drops is CANCELLED. No
-            # CorsError is logged for it: the reason is the engine's to rebuild.
-            return "blocked", None, None
-        if request.cors is not None and request.error is None and not request.cancelled:
+        if for_preflight and request.preflight_passed:
             return "allowed", None, None
+        # Chromium logs no CORS check of a response (cors_url_loader.cc completes the loader
+        # with the error, no event; the request may even read its body to the end first):
+        # for a request that was sent, its verdict is the engine's alone.
         return None, None, None
 
     def _credentials(self, request: _Source) -> tuple[Credentials | None, str]:
