@@ -255,6 +255,7 @@ class _Requests:
         # Actual requests that ended before their preflight (a redirected preflight is
         # cancelled after the CORS error), by the preflight's source id.
         self.waiting_for: dict[int, _Source] = {}
+        self.evicted: dict[int, None] = {}  # reported while open: their later events are not
 
     def feed(self, event: dict[str, Any]) -> list[Exchange]:
         name = self.constants.event_names.get(event["type"])
@@ -271,8 +272,12 @@ class _Requests:
         phase = event.get("phase")
         request = self.open.get(source_id)
         if request is None:
-            if phase != self.constants.begin or name not in (CORS_REQUEST, REQUEST_ALIVE):
-                return []  # begun before the capture started
+            if (
+                phase != self.constants.begin
+                or name not in (CORS_REQUEST, REQUEST_ALIVE)
+                or source_id in self.evicted
+            ):
+                return []  # begun before the capture started, or reported already
             request = self.open[source_id] = _Source(
                 source_id, self.constants.seconds(event["time"])
             )
@@ -365,6 +370,9 @@ class _Requests:
         if len(self.open) <= MAX_OPEN:
             return []
         oldest = self.open.pop(next(iter(self.open)))
+        self.evicted[oldest.id] = None
+        if len(self.evicted) > MAX_OPEN:
+            del self.evicted[next(iter(self.evicted))]
         return self._complete(oldest)
 
     def _complete(self, request: _Source) -> list[Exchange]:

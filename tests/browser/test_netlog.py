@@ -9,23 +9,19 @@ Chrome 156, must be the name CDP gave: that is how the table is verified.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import Any
-
 import pytest
 
-from cors_inspector.readers.netlog import CORS_ERRORS_BY_VERSION
-from tests.support.agreement import EngineRecord, analyze_jsonl, group_by_case
+from tests.support.agreement import (
+    PREFLIGHT_ERRORS,
+    EngineRecord,
+    analyze_jsonl,
+    group_by_case,
+    netlog_agreement,
+)
 
-from .netlog_run import CASES, MODES, NetLogRun, run
+from .netlog_run import MODES, NetLogRun, run
 
 pytestmark = pytest.mark.browser
-
-# cors.mojom's "Preflight:" errors: the ones CORS_PREFLIGHT_ERROR carries, and the ones the
-# cases provoke (InvalidResponse, a preflight's network error, is not provoked here).
-PREFLIGHT_ERRORS = set(CORS_ERRORS_BY_VERSION[156][9:21])
-
-Verdict = tuple[str, str | None]
 
 
 @pytest.fixture(scope="module")
@@ -42,45 +38,9 @@ def engine(runs: dict[str, NetLogRun]) -> dict[str, dict[str, list[EngineRecord]
     return {mode: group_by_case(analysis.jsonl) for mode, analysis in analyses.items()}
 
 
-def chromium_verdicts(requests: list[dict[str, Any]]) -> dict[str, dict[str, list[Verdict]]]:
-    """Per case, per kind, Chromium's (verdict, CorsError) of each request in order. CDP puts
-    a preflight's error on its actual request only: a preflight failed if that error is one
-    of the preflight errors."""
-    by_case: dict[str, dict[str, list[Verdict]]] = defaultdict(lambda: defaultdict(list))
-    for case in {request["case"] for request in requests}:
-        mine = [request for request in requests if request["case"] == case]
-        errors = [r["cors_error"] for r in mine if not r["is_preflight"] and r["cors_error"]]
-        preflight_error = next((e for e in errors if e in PREFLIGHT_ERRORS), None)
-        for request in mine:
-            if request["is_preflight"]:
-                verdict = ("blocked", preflight_error) if preflight_error else ("allowed", None)
-                by_case[case]["preflight"].append(verdict)
-            else:
-                error = request["cors_error"]
-                by_case[case]["actual"].append(("blocked", error) if error else ("allowed", None))
-    return by_case
-
-
-def engine_verdicts(records: list[EngineRecord]) -> dict[str, list[Verdict]]:
-    by_kind: dict[str, list[Verdict]] = defaultdict(list)
-    for record in records:
-        by_kind[record["kind"]].append((record["verdict"], record["reason"]))
-    return by_kind
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_every_request_agrees_with_chromium(runs, engine, mode):
-    chromium = chromium_verdicts(runs[mode].requests)
-    disagreements, agreed = [], 0
-    for case in CASES:
-        expected, found = chromium[case.id], engine_verdicts(engine[mode].get(case.id, []))
-        for kind in {*expected, *found}:
-            if expected[kind] == found[kind]:
-                agreed += len(expected[kind])
-            else:
-                disagreements.append(
-                    f"{case.id} {kind}: Chromium {expected[kind]}, engine {found[kind]}"
-                )
+    agreed, disagreements = netlog_agreement(runs[mode].requests, engine[mode])
     print(f"NetLog {mode}: {agreed} requests agree with Chromium")
     assert not disagreements, "\n".join(disagreements)
 
