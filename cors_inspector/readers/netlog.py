@@ -140,6 +140,15 @@ class _Constants:
     """The integers of one file's `constants`, for the names this reader needs."""
 
     def __init__(self, constants: object) -> None:
+        try:
+            self._read(constants)
+        except NetLogError:
+            raise
+        except (AttributeError, TypeError, ValueError) as error:
+            problem = f"not a NetLog: its constants are not what Chrome writes ({error})"
+            raise NetLogError(problem) from None
+
+    def _read(self, constants: object) -> None:
         if not isinstance(constants, dict):
             raise NetLogError('not a NetLog: "constants" is not an object')
         tables = {}
@@ -239,6 +248,17 @@ def _response(hop: _Hop) -> Response | None:
     )
 
 
+def _integer(value: object) -> int:
+    if type(value) is not int:
+        raise TypeError(f"a source id that is not an integer: {value!r}")
+    return value
+
+
+def _dependency(params: dict[str, Any]) -> int:
+    """The source id an event points to (its `source_dependency`)."""
+    return _integer(params["source_dependency"]["id"])
+
+
 def _origin_of(url: str) -> str:
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}"
@@ -262,8 +282,10 @@ class _Requests:
         if name is None:
             return []
         source = event["source"]
-        source_id, source_type = source["id"], source["type"]
+        source_id, source_type = _integer(source["id"]), source["type"]
         params = event.get("params") or {}
+        if not isinstance(params, dict):
+            raise TypeError("params is not an object")
         if source_type == self.constants.stream_job:
             self._stream_job(name, source_id, params)
             return []
@@ -289,11 +311,11 @@ class _Requests:
     def _stream_job(self, name: str, job: int, params: dict[str, Any]) -> None:
         # The socket a request ran on: the stream job binds a socket, then binds to the request.
         if name == "SOCKET_POOL_BOUND_TO_SOCKET":
-            self.sockets[job] = params["source_dependency"]["id"]
+            self.sockets[job] = _dependency(params)
             if len(self.sockets) > MAX_STREAM_JOBS:
                 del self.sockets[next(iter(self.sockets))]
         elif name == "HTTP_STREAM_JOB_BOUND_TO_REQUEST":
-            request = self.open.get(params["source_dependency"]["id"])
+            request = self.open.get(_dependency(params))
             socket = self.sockets.pop(job, None)
             if request is not None and socket is not None:
                 request.connection = f"socket {socket}"
@@ -350,11 +372,11 @@ class _Requests:
         elif name == "COMPUTED_PRIVACY_MODE":
             request.privacy = str(params["privacy_mode"])
         elif name == "CREATED_BY":
-            request.parent = params["source_dependency"]["id"]
+            request.parent = _dependency(params)
         elif name == "CHECK_CORS_PREFLIGHT_CACHE":
             request.cache = str(params.get("status"))
         elif name == "CORS_PREFLIGHT_URL_REQUEST":
-            request.preflight = params["source_dependency"]["id"]
+            request.preflight = _dependency(params)
         elif name in ("CORS_PREFLIGHT_RESULT", "CORS_PREFLIGHT_CACHED_RESULT"):
             request.preflight_passed = True
         elif name == "CORS_PREFLIGHT_ERROR":
@@ -647,7 +669,10 @@ def _judged(events: Iterator[Any], constants: _Constants, notes: list[str]) -> I
     except NetLogError:
         yield from requests.finish()  # what was read before the damage
         raise
-    yield from requests.finish()
+    try:
+        yield from requests.finish()
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise NetLogError(f"an event of an unexpected shape ({describe_error(error)})") from None
     if skipped:
         number, why = skipped[0]
         raise NetLogError(

@@ -134,6 +134,12 @@ BAD = [
     # Chrome writes "constants" first; a file that does not is taken for a HAR.
     ("events-first", b'{"events": [], "constants": {}}', "not a HAR file"),
     ("bomb", b'{"constants": ' + b"[" * 100_000, "nested too deeply"),
+    (
+        "bad-tables",
+        b'{"constants": {"logEventTypes": {"A": []}, "logSourceType": {}, '
+        b'"logEventPhase": {}, "timeTickOffset": "soon"}, "events": []}',
+        "not what Chrome writes",
+    ),
 ]
 
 
@@ -150,7 +156,11 @@ def test_not_a_netlog(tmp_path, name, content, problem):
 def test_events_of_the_wrong_types_are_skipped_and_reported(tmp_path):
     lines = EVERYTHING.read_text().splitlines(keepends=True)
     bomb = "[" * 5000 + "]" * 5000
-    lines[5:5] = ['{"source": {"id": "x", "type": 1}, "type": 608, "phase": 1},\n', f"{bomb},\n"]
+    lines[5:5] = [
+        '{"source": {"id": "x", "type": 1}, "type": 608, "phase": 1},\n',
+        '{"source": {"id": 7, "type": 1}, "type": 608, "phase": 1, "params": [1]},\n',
+        f"{bomb},\n",
+    ]
     path = tmp_path / "wrong.json"
     path.write_text("".join(lines))
     result = cli(path)
