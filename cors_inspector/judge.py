@@ -13,7 +13,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from .engine import Analyzer, Decision
-from .readers import Capture, CaptureError
+from .readers import Capture, CaptureError, CaptureNote
 
 COLLECT_EVERY = 100_000  # exchanges between two cycle collections
 REPORT_EVERY = 1_000  # exchanges between two progress reports
@@ -41,10 +41,13 @@ def _size(path: Path) -> int:
 
 
 def judge_captures(
-    paths: Sequence[Path], problems: list[CaptureError], progress: ProgressReport | None = None
+    paths: Sequence[Path],
+    problems: list[CaptureError],
+    progress: ProgressReport | None = None,
+    notes: list[CaptureNote] | None = None,
 ) -> Iterator[Decision]:
     """Decisions for each file in turn; a file that fails to read is noted in `problems` and
-    the next one is read."""
+    the next one is read; what a reader had to say about a file read whole goes in `notes`."""
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -63,6 +66,8 @@ def judge_captures(
             except CaptureError as error:
                 problems.append(error)
             yield from analyzer.finish()
+            if notes is not None:
+                notes += (CaptureNote(path, note) for note in capture.notes)
             if progress:
                 progress(capture, count)
     finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..judge import judge_captures
-from ..readers import CaptureError
+from ..readers import CaptureError, CaptureNote
 from .parser import bundled_sample
 from .progress import reading_progress
 from .status import CliError, ExitStatus
@@ -35,7 +35,9 @@ def _capture_paths(args: argparse.Namespace) -> list[Path]:
     return [sample]
 
 
-def _report_problems(problems: list[CaptureError]) -> None:
+def _report_problems(problems: list[CaptureError], notes: list[CaptureNote]) -> None:
+    for note in notes:
+        print(f"cors-inspector: note: {note}", file=sys.stderr)
     for problem in problems:
         print(f"cors-inspector: error: {problem}", file=sys.stderr)
 
@@ -46,6 +48,7 @@ def run_analyze(args: argparse.Namespace) -> ExitStatus:
     only = args.only or ("cors" if args.format == "text" else "all")
     keep = KEEP[only]
     problems: list[CaptureError] = []
+    notes: list[CaptureNote] = []
     blocked = False
     if args.format == "jsonl":
         from ..output.records import to_json_bytes
@@ -55,14 +58,14 @@ def run_analyze(args: argparse.Namespace) -> ExitStatus:
         # Lines streaming to the terminal itself would tear a progress bar drawn between them.
         shown = nullcontext(None) if sys.stdout.isatty() else reading_progress(paths)
         with shown as progress:
-            for decision in judge_captures(paths, problems, progress):
+            for decision in judge_captures(paths, problems, progress, notes):
                 blocked = blocked or decision.verdict == "blocked"
                 if keep(decision):
                     out.write(to_json_bytes(decision) + b"\n")
         out.flush()
     else:
         with reading_progress(paths) as progress:
-            everything = list(judge_captures(paths, problems, progress))
+            everything = list(judge_captures(paths, problems, progress, notes))
         blocked = any(decision.verdict == "blocked" for decision in everything)
         if args.format == "json":
             from ..output.records import to_record
@@ -86,7 +89,7 @@ def run_analyze(args: argparse.Namespace) -> ExitStatus:
                 ONLY_WORDS[only],
                 lambda d: fix_for_decision(d, suggestions.get(origin_of(d.url) or "")),
             )
-    _report_problems(problems)
+    _report_problems(problems, notes)
     if problems:
         return ExitStatus.UNREADABLE
     return ExitStatus.BLOCKED if blocked else ExitStatus.OK
@@ -97,9 +100,10 @@ def run_fix(args: argparse.Namespace) -> ExitStatus:
     from ..output.fix import fix_panel, suggestion_record
 
     problems: list[CaptureError] = []
+    notes: list[CaptureNote] = []
     paths = _capture_paths(args)
     with reading_progress(paths) as progress:
-        suggestions = suggestions_for(judge_captures(paths, problems, progress))
+        suggestions = suggestions_for(judge_captures(paths, problems, progress, notes))
     if args.backend:
         wanted = args.backend.rstrip("/")
         suggestions = {k: v for k, v in suggestions.items() if k == wanted}
@@ -117,7 +121,7 @@ def run_fix(args: argparse.Namespace) -> ExitStatus:
             console.print("Nothing blocked: no fix needed.")
         for suggestion in suggestions.values():
             console.print(fix_panel(suggestion))
-    _report_problems(problems)
+    _report_problems(problems, notes)
     if problems:
         return ExitStatus.UNREADABLE
     unresolved = any(
@@ -196,8 +200,9 @@ def run_replay(args: argparse.Namespace) -> ExitStatus:
             raise CliError(f"--header wants 'Name: value', got {header!r}")
         supplied[name.strip()] = value.strip()
     problems: list[CaptureError] = []
-    decisions = list(judge_captures([args.file], problems))
-    _report_problems(problems)
+    notes: list[CaptureNote] = []
+    decisions = list(judge_captures([args.file], problems, notes=notes))
+    _report_problems(problems, notes)
     if problems:
         return ExitStatus.UNREADABLE
     try:

@@ -396,10 +396,17 @@ class Analyzer:
             and preflight.with_credentials.failure is not None
         ):
             # The browser sends the actual request only after its preflight passes.
+            if exchange.sent:
+                return (
+                    "omit",
+                    "inferred: its preflight passes only without credentials, and the browser "
+                    "sent it, so the page made it without",
+                    False,
+                )
             return (
-                "omit",
+                "include",
                 "inferred: its preflight passes only without credentials, and the browser "
-                "sent it, so the page made it without",
+                "did not send it, so the page asked for credentials",
                 False,
             )
         told = self._connections.mode(exchange.connection)
@@ -629,6 +636,17 @@ class Analyzer:
             )
             return
         reasons = " and ".join(why)
+        if exchange.preflight_cached:
+            trace.append(
+                Step(
+                    "Preflight cache",
+                    "Chrome NetLog: CHECK_CORS_PREFLIGHT_CACHE hit-and-pass",
+                    f"no preflight sent: {reasons}, but the browser's preflight cache allowed it",
+                    "a cached, matching preflight",
+                    "pass",
+                )
+            )
+            return
         cached = self._cache.get((request.headers.get("origin") or "null", request.url))
         if cached is not None:
             expires, grant, source = cached

@@ -114,6 +114,9 @@ def decision_for(exchange: Exchange, kind: Kind, origin: str | None, verdict: Ve
         status=exchange.response.status if exchange.response else None,
         kind=kind,
         verdict=verdict,
+        sent=exchange.sent,
+        browser_verdict=exchange.browser_verdict,
+        browser_reason=exchange.browser_reason,
     )
 
 
@@ -134,16 +137,14 @@ def not_checked(exchange: Exchange, found: Classification) -> Decision:
 
 
 def note_browser_view(decision: Decision) -> None:
-    """Carry what the browser itself recorded, and say so wherever it disagrees with the
-    rebuild: both answers are shown, never one silently."""
+    """Say so wherever the browser's own verdict disagrees with the rebuild: both answers
+    are shown, never one silently."""
     exchange = decision.exchange
     if exchange is None:
         return
-    decision.sent = exchange.sent
-    theirs = exchange.browser_verdict
+    theirs = exchange.browser_verdict  # copied into the decision by decision_for
     if theirs is None:
         return
-    decision.browser_verdict, decision.browser_reason = theirs, exchange.browser_reason
     if theirs == decision.verdict and (
         theirs != "blocked" or exchange.browser_reason in (None, decision.reason)
     ):

@@ -1,4 +1,5 @@
-"""Captures in, Exchanges out: mitmproxy flow files and HAR files, told apart by content."""
+"""Captures in, Exchanges out: mitmproxy flow files, HAR files and Chrome NetLogs, told apart by
+content."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import IO
 from ..engine.exchange import Exchange
 from .har import HarError, read_har
 from .mitm import FlowFileError, read_flows
+from .netlog import NetLogError, read_netlog
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -25,11 +27,24 @@ class CaptureError(Exception):
         self.problem = problem
 
 
+class CaptureNote:
+    """Something worth one line about a capture that was read whole (e.g. a NetLog that was
+    never closed): not an error, the exit status stays by the verdicts."""
+
+    def __init__(self, path: Path, note: str) -> None:
+        self.path = path
+        self.note = note
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.note}"
+
+
 def detect_format(head: bytes) -> str | None:
-    """'har', 'mitm' or None, from the first bytes of a file."""
+    """'har', 'netlog', 'mitm' or None, from the first bytes of a file."""
     stripped = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if stripped.startswith(b"{"):
-        return "har"
+        # Chrome writes a NetLog's "constants" first; a HAR's one key is "log".
+        return "netlog" if stripped[1:].lstrip().startswith(b'"constants"') else "har"
     if stripped[:1].isdigit():
         return "mitm"
     return None
@@ -43,6 +58,7 @@ class Capture:
         self.path = path
         self._file: IO[bytes] | None = None
         self._read_to = 0  # where reading stopped, once the file is closed
+        self.notes: list[str] = []  # one line each, for the reader to show (CaptureNote)
 
     @property
     def bytes_read(self) -> int:
@@ -58,7 +74,7 @@ class Capture:
                     yield from self._read(self._file)
                 finally:
                     self._read_to = self._file.tell()
-        except (FlowFileError, HarError) as error:
+        except (FlowFileError, HarError, NetLogError) as error:
             raise CaptureError(path, str(error)) from None
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:
             raise CaptureError(path, f"damaged gzip data ({error})") from None
@@ -77,10 +93,12 @@ class Capture:
         head = raw.peek(64)[:64]
         kind = detect_format(head)
         if kind is None:
-            problem = "the file is empty" if not head else "not a mitmproxy flow file or HAR"
+            problem = "not a mitmproxy flow file, HAR or NetLog" if head else "the file is empty"
             raise CaptureError(self.path, problem)
         if kind == "mitm":
             yield from read_flows(raw)
+        elif kind == "netlog":
+            yield from read_netlog(raw, self.notes)
         else:
             text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace")
             try:

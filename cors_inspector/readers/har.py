@@ -6,136 +6,24 @@ a time with the C JSON decoder, so memory holds one entry, not the file.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
-from itertools import chain
 from typing import IO, Any
 
 from ..engine.exchange import BODY_HEAD, Exchange, Headers, Request, Response
-
-CHUNK = 1 << 20
-_DECODER = json.JSONDecoder()
-_WHITESPACE = " \t\n\r"
+from .json_text import JsonStream, describe_error, latin1_headers
 
 
 class HarError(ValueError):
     pass
 
 
-class _JsonStream:
-    """A cursor over a JSON text read in chunks; decodes one value at a time."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
-        self._buffer = ""
-        self._position = 0
-        self._eof = False
-
-    def _fill(self, at_least: int = CHUNK) -> bool:
-        if self._eof:
-            return False
-        more = self._stream.read(max(CHUNK, at_least))
-        if not more:
-            self._eof = True
-            return False
-        self._buffer = self._buffer[self._position :] + more
-        self._position = 0
-        return True
-
-    def peek(self) -> str:
-        """The next non-whitespace character ('' at the end)."""
-        while True:
-            buffer = self._buffer
-            position = self._position
-            while position < len(buffer) and buffer[position] in _WHITESPACE:
-                position += 1
-            self._position = position
-            if position < len(buffer):
-                return buffer[position]
-            if not self._fill():
-                return ""
-
-    def expect(self, char: str) -> None:
-        if self.peek() != char:
-            found = self.peek() or "the end of the file"
-            raise HarError(f"expected {char!r} but found {found!r}")
-        self._position += 1
-
-    def value(self) -> Any:
-        """Decode the next JSON value, reading more of the file until it is complete."""
-        self.peek()
-        while True:
-            try:
-                value, end = _DECODER.raw_decode(self._buffer, self._position)
-            except json.JSONDecodeError as error:
-                # Incomplete (the value runs past the buffer) or invalid: more text tells.
-                if not self._fill(len(self._buffer) - self._position):
-                    raise HarError(f"invalid JSON: {error.msg}") from None
-                continue
-            # A number or literal may be cut at the buffer's end: make sure it is complete.
-            if (
-                end == len(self._buffer)
-                and not isinstance(value, (dict, list, str))
-                and self._fill()
-            ):
-                continue
-            self._position = end
-            return value
-
-    def members(self) -> Iterator[str]:
-        """Iterate the keys of the object that starts here; the caller consumes each value."""
-        self.expect("{")
-        if self.peek() == "}":
-            self._position += 1
-            return
-        while True:
-            key = self.value()
-            if not isinstance(key, str):
-                raise HarError("an object key is not a string")
-            self.expect(":")
-            yield key
-            if self.peek() == ",":
-                self._position += 1
-                continue
-            self.expect("}")
-            return
-
-    def items(self) -> Iterator[Any]:
-        """Decode each element of the array that starts here."""
-        self.expect("[")
-        if self.peek() == "]":
-            self._position += 1
-            return
-        while True:
-            yield self.value()
-            if self.peek() == ",":
-                self._position += 1
-                continue
-            self.expect("]")
-            return
-
-
-def _latin1(value: object) -> str:
-    # The engine sees header values as bytes (one character a byte); HAR holds Unicode text.
-    text = str(value)
-    return text if text.isascii() else text.encode("utf-8", "replace").decode("latin-1")
-
-
 def _headers(raw: list[dict[str, Any]]) -> Headers:
-    pairs = tuple(
+    return latin1_headers(
         (header["name"], header.get("value", ""))
         for header in raw
         if not str(header["name"]).startswith(":")  # HTTP/2 pseudo-headers
     )
-    # One C-level pass to see whether any name or value needs converting (rarely).
-    try:
-        plain = "".join(chain.from_iterable(pairs)).isascii()
-    except TypeError:  # a name or value that is not a string
-        plain = False
-    if plain:
-        return Headers(pairs)
-    return Headers(tuple((_latin1(name), _latin1(value)) for name, value in pairs))
 
 
 def _timestamp(text: str) -> float:
@@ -184,15 +72,9 @@ def exchange_from_entry(entry: dict[str, Any], number: int) -> Exchange:
     )
 
 
-def _describe(error: Exception) -> str:
-    if isinstance(error, KeyError):
-        return f"no {error.args[0]!r} field"
-    return f"{type(error).__name__}: {error}"
-
-
 def read_har(stream: IO[str]) -> Iterator[Exchange]:
     """Yield the exchanges of a HAR's `log.entries`, one entry decoded at a time."""
-    json_stream = _JsonStream(stream)
+    json_stream = JsonStream(stream, HarError)
     found_log = False
     skipped: list[tuple[int, str]] = []
     for key in json_stream.members():
@@ -209,7 +91,7 @@ def read_har(stream: IO[str]) -> Iterator[Exchange]:
                     exchange = exchange_from_entry(entry, number)
                 except (KeyError, TypeError, ValueError, AttributeError) as error:
                     # Keep going: the other entries are still worth judging.
-                    skipped.append((number, _describe(error)))
+                    skipped.append((number, describe_error(error)))
                     continue
                 yield exchange
     if not found_log:

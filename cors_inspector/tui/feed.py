@@ -51,11 +51,12 @@ class FileFeed:
 
     def _read(self) -> None:
         from ..judge import BytesDone, judge_captures
-        from ..readers import CaptureError
+        from ..readers import CaptureError, CaptureNote
 
         app = self.app
         worker = get_current_worker()
         problems: list[CaptureError] = []  # a file that could not be read is noted here
+        notes: list[CaptureNote] = []  # e.g. a NetLog that was never closed
         reported = 0
         batch: list[Decision] = []
         handed_at = shown_at = monotonic()
@@ -68,7 +69,7 @@ class FileFeed:
                 app.call_from_thread(self.show_progress, f"{capture.path.name} {percent}%")
                 shown_at = monotonic()
 
-        for decision in judge_captures(self.paths, problems, progress):
+        for decision in judge_captures(self.paths, problems, progress, notes):
             batch.append(decision)
             if len(problems) > reported:
                 for problem in problems[reported:]:
@@ -79,6 +80,8 @@ class FileFeed:
                     return
                 app.call_from_thread(app.add_decisions, batch)
                 batch, handed_at = [], monotonic()
+        for note in notes:
+            app.call_from_thread(app.notify, str(note), title="Note", timeout=15)
         app.call_from_thread(self._loaded, batch, [str(p) for p in problems[reported:]])
 
     def show_progress(self, where: str) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from cors_inspector.readers.netlog import CORS_ERRORS_BY_VERSION
 from tests.support.paths import REPO
 
 
@@ -134,3 +135,60 @@ def har_disagreement(chromium: Mapping[str, Any], records: list[EngineRecord]) -
         return None  # a network error: only "not blocked" is checkable, as in `disagreement`
     answered = [r for r in records if r["status"] is not None or r["verdict"] == "blocked"]
     return disagreement(chromium, answered)
+
+
+# -- Chromium's own NetLog: every request, each with its own verdict ---------------------------
+
+# cors.mojom's "Preflight:" errors: the ones CORS_PREFLIGHT_ERROR carries, and the ones the
+# cases provoke (InvalidResponse, a preflight's network error, is not provoked here).
+PREFLIGHT_ERRORS = set(CORS_ERRORS_BY_VERSION[156][9:21])
+
+Verdict = tuple[str, str | None]
+
+
+def chromium_verdicts(requests: list[dict[str, Any]]) -> dict[str, dict[str, list[Verdict]]]:
+    """Per case, per kind, Chromium's (verdict, CorsError) of each request in order. CDP puts
+    a preflight's error on its actual request only: a preflight failed if that error is one
+    of the preflight errors."""
+    by_case: dict[str, dict[str, list[Verdict]]] = defaultdict(lambda: defaultdict(list))
+    for case in {request["case"] for request in requests}:
+        mine = [request for request in requests if request["case"] == case]
+        errors = [r["cors_error"] for r in mine if not r["is_preflight"] and r["cors_error"]]
+        preflight_error = next((e for e in errors if e in PREFLIGHT_ERRORS), None)
+        for request in mine:
+            if request["is_preflight"]:
+                verdict = ("blocked", preflight_error) if preflight_error else ("allowed", None)
+                by_case[case]["preflight"].append(verdict)
+            else:
+                error = request["cors_error"]
+                by_case[case]["actual"].append(("blocked", error) if error else ("allowed", None))
+    return by_case
+
+
+def engine_verdicts(records: list[EngineRecord]) -> dict[str, list[Verdict]]:
+    by_kind: dict[str, list[Verdict]] = defaultdict(list)
+    for record in records:
+        by_kind[record["kind"]].append((record["verdict"], record["reason"]))
+    return by_kind
+
+
+def netlog_agreement(
+    requests: list[dict[str, Any]], by_case: Mapping[str, list[EngineRecord]]
+) -> tuple[int, list[str]]:
+    """How many requests the engine judged as Chromium did, and each case where it did not.
+
+    ``requests`` are tests/browser/netlog_run.py's CDP records; ``by_case`` is
+    ``group_by_case`` of ``analyze --format jsonl`` over the run's NetLog.
+    """
+    chromium = chromium_verdicts(requests)
+    agreed, disagreements = 0, []
+    for case, expected in sorted(chromium.items()):
+        found = engine_verdicts(by_case.get(case, []))
+        for kind in sorted({*expected, *found}):
+            if expected[kind] == found[kind]:
+                agreed += len(expected[kind])
+            else:
+                disagreements.append(
+                    f"{case} {kind}: Chromium {expected[kind]}, engine {found[kind]}"
+                )
+    return agreed, disagreements

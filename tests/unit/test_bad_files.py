@@ -40,10 +40,10 @@ def assert_one_clear_line(result, path, problem):
 
 BAD_CONTENT = [
     ("empty", b"", "the file is empty"),
-    ("png", b"\x89PNG\r\n\x1a\n" + bytes(100), "not a mitmproxy flow file or HAR"),
+    ("png", b"\x89PNG\r\n\x1a\n" + bytes(100), "not a mitmproxy flow file, HAR or NetLog"),
     ("not-json.har", b"{this is not json", "invalid JSON"),
     ("json-not-har.har", b'{"hello": [1, 2, 3]}', "not a HAR file"),
-    ("array.json", b"[1, 2]", "not a mitmproxy flow file or HAR"),
+    ("array.json", b"[1, 2]", "not a mitmproxy flow file, HAR or NetLog"),
     ("corrupt.mitm", b"123:" + bytes(range(256)) * 2, "not a mitmproxy flow file"),
     ("huge-prefix.mitm", b"99999999999999999999:x", "not a mitmproxy flow file"),
     ("bad.gz", b"\x1f\x8b\x08\x00garbage", "damaged gzip data"),

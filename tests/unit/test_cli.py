@@ -116,7 +116,7 @@ def test_unreadable_input_is_one_line_and_exit_2_with_partial_results(tmp_path):
     assert result.returncode == 2
     assert len(result.stdout.splitlines()) == 4
     assert result.stderr.strip().splitlines() == [
-        f"cors-inspector: error: {bad}: not a mitmproxy flow file or HAR"
+        f"cors-inspector: error: {bad}: not a mitmproxy flow file, HAR or NetLog"
     ]
     assert "Traceback" not in result.stderr
 

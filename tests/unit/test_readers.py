@@ -131,9 +131,9 @@ def test_chrome_har_failed_entry_keeps_the_browser_error():
 
 
 def test_har_is_streamed_across_small_chunks(monkeypatch):
-    import cors_inspector.readers.har as har_module
+    import cors_inspector.readers.json_text as json_text
 
-    monkeypatch.setattr(har_module, "CHUNK", 7)
+    monkeypatch.setattr(json_text, "CHUNK", 7)
     entries = [
         {
             "startedDateTime": "2026-11-21T10:00:00Z",
@@ -152,7 +152,7 @@ def test_har_is_streamed_across_small_chunks(monkeypatch):
     ("content", "problem"),
     [
         (b"", "empty"),
-        (b"hello", "not a mitmproxy flow file or HAR"),
+        (b"hello", "not a mitmproxy flow file, HAR or NetLog"),
         (b'{"not": "har"}', "not a HAR"),
         (b'{"log": {"entries": [{"request": 1}]}}', "1 HAR entry skipped (entry 1"),
         (b'{"log": {"entries": [', "invalid JSON"),
