@@ -182,6 +182,7 @@ def never_sent(
             "preflight to say why."
         )
         return decision
+    decision.preflight_id = exchange.preflight_of
     decision.trace.append(
         Step(
             "Preflight",

@@ -191,6 +191,8 @@ class _Hop:
     started: float
     initiator: str | None
     load_flags: int
+    privacy: str | None = None  # COMPUTED_PRIVACY_MODE: computed again for every hop
+    preflight: int | None = None  # the CORS_PREFLIGHT_URL_REQUEST made for this hop
     sent: list[str] | None = None  # header lines
     received: list[str] | None = None  # status line, then header lines
     body: bytes = b""
@@ -229,6 +231,15 @@ def _header_pairs(lines: Iterable[object]) -> Iterator[tuple[str, str]]:
 
 def _headers(lines: Iterable[object]) -> Headers:
     return latin1_headers(_header_pairs(lines))
+
+
+def _preflight_of(request: _Source, number: int) -> str | None:
+    """The preflight made for the request's `number`-th hop: a redirect may need its own."""
+    if not request.hops:  # never sent: the preflight that stopped it
+        return None if request.preflight is None else str(request.preflight)
+    preflight = request.hops[number].preflight
+    before = request.hops[number - 1].preflight if number else None
+    return None if preflight is None or preflight == before else str(preflight)
 
 
 def _response(hop: _Hop) -> Response | None:
@@ -352,6 +363,7 @@ class _Requests:
                         self.constants.seconds(ticks),
                         params.get("initiator"),
                         int(params.get("load_flags", 0)),
+                        preflight=request.preflight,
                     )
                 )
             elif "net_error" in params and request.hops:
@@ -371,6 +383,8 @@ class _Requests:
                     hop.body += base64.b64decode(params["bytes"])[:BODY_HEAD]
         elif name == "COMPUTED_PRIVACY_MODE":
             request.privacy = str(params["privacy_mode"])
+            if request.hops:
+                request.hops[-1].privacy = request.privacy
         elif name == "CREATED_BY":
             request.parent = _dependency(params)
         elif name == "CHECK_CORS_PREFLIGHT_CACHE":
@@ -429,12 +443,15 @@ class _Requests:
 
     def _exchanges(self, request: _Source, actual: _Source | None) -> list[Exchange]:
         verdict, reason, browser_error = self._browser_view(actual or request, actual is not None)
-        credentials, basis = self._credentials(request)
+        first = request.hops[0] if request.hops else None
+        credentials, basis = self._credentials(
+            first.privacy if first else request.privacy, first.load_flags if first else 0
+        )
         base = {
             "connection": request.connection,
             "credentials": credentials,
             "credentials_basis": basis,
-            "preflight_of": str(request.preflight) if request.preflight is not None else None,
+            "preflight_of": _preflight_of(request, 0),
             "preflight_cached": request.cache == "hit-and-pass" and request.preflight is None,
         }
         if not request.hops:
@@ -454,6 +471,11 @@ class _Requests:
                 and hop.initiator != _origin_of(hop.url)
                 and headers.get("sec-fetch-mode") == "cors"
             )
+            if number:  # a redirect: Chromium decides credentials (and preflights) again
+                base["credentials"], base["credentials_basis"] = self._credentials(
+                    hop.privacy, hop.load_flags
+                )
+                base["preflight_of"] = _preflight_of(request, number)
             exchanges.append(
                 Exchange(
                     id=str(request.id) if number == 0 else f"{request.id}.{number}",
@@ -539,14 +561,12 @@ class _Requests:
         # for a request that was sent, its verdict is the engine's alone.
         return None, None, None
 
-    def _credentials(self, request: _Source) -> tuple[Credentials | None, str]:
-        privacy = request.privacy
+    def _credentials(self, privacy: str | None, load_flags: int) -> tuple[Credentials | None, str]:
         if privacy is None:
             return None, ""
         if privacy == "disabled":
             return "include", "Chrome NetLog: COMPUTED_PRIVACY_MODE disabled (with credentials)"
         flag = self.constants.do_not_save_cookies
-        load_flags = request.hops[0].load_flags if request.hops else 0
         if flag and not load_flags & flag:
             # Privacy mode is also enabled when cookie settings block the cookies of a request
             # that allows credentials (url_request_http_job.cc); such a request lacks the

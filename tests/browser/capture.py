@@ -46,9 +46,9 @@ CASE_TIMEOUT_S = 10.0
 
 # Runs inside the page.  Reading the body lets CDP report loadingFinished for the request.
 # `via` picks fetch(), XMLHttpRequest (withCredentials for 'include') or <img crossorigin>;
-# without `cookie`, the page's cookie is cleared around the request and set again after.
+# with `cookie` false, the page's cookie is cleared around the request and set again after.
 FETCH_JS = """async ([url, options, readHeader, via, cookie]) => {
-  if (!cookie) document.cookie = "COOKIE_NAME=; max-age=0; path=/";
+  if (cookie === false) document.cookie = "COOKIE_NAME=; max-age=0; path=/";
   try {
     if (via === "xhr") {
       return await new Promise((resolve) => {
@@ -80,7 +80,7 @@ FETCH_JS = """async ([url, options, readHeader, via, cookie]) => {
   } catch (e) {
     return {error: String(e)};
   } finally {
-    if (!cookie) document.cookie = "SESSION_COOKIE; path=/";
+    if (cookie === false) document.cookie = "SESSION_COOKIE; path=/";
   }
 }""".replace("COOKIE_NAME", SESSION_COOKIE.split("=")[0]).replace("SESSION_COOKIE", SESSION_COOKIE)
 
@@ -99,6 +99,11 @@ class RunResult:
     @property
     def chromium_path(self) -> Path:
         return self.outdir / "chromium.json"
+
+    @property
+    def netlog_path(self) -> Path:
+        """The same run as Chromium's own NetLog recorded it (--log-net-log)."""
+        return self.outdir / "netlog.json"
 
     @property
     def har_path(self) -> Path:
@@ -259,15 +264,16 @@ async def run_case(page: Page, log: NetworkLog, case: Case, origins: Origins) ->
 
 
 async def drive_browser(
-    origins: Origins, cases: Sequence[Case], har: Path | None = None
+    origins: Origins, cases: Sequence[Case], har: Path | None = None, netlog: Path | None = None
 ) -> list[dict[str, Any]]:
     records = []
+    netlog_args = [f"--log-net-log={netlog}", "--net-log-capture-mode=Everything"] * bool(netlog)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM),
             headless=True,
             proxy={"server": f"http://127.0.0.1:{origins.proxy_port}"},
-            args=CHROMIUM_ARGS,
+            args=[*CHROMIUM_ARGS, *netlog_args],
         )
         context = await browser.new_context(record_har_path=har, record_har_content="omit")
         # One page per origin; all of that origin's cases run in it, one after the other.
@@ -385,7 +391,8 @@ def run_capture(
         # A worker thread gets its own event loop even if the caller (pytest) runs one.
         with ThreadPoolExecutor(1) as pool:
             records = pool.submit(
-                asyncio.run, drive_browser(origins, cases, outdir / "run.har")
+                asyncio.run,
+                drive_browser(origins, cases, outdir / "run.har", outdir / "netlog.json"),
             ).result()
         proxy.stop()  # before the backends: flows.mitm is complete once it has exited
 

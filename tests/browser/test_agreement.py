@@ -161,3 +161,25 @@ def test_the_har_of_the_same_run_agrees_with_chromium(
         f"Chromium ({exact} with the reason; the rest blocked where the HAR keeps no headers)"
     )
     assert problems == [], "\n".join(problems)
+
+
+def test_the_netlog_of_the_same_run_agrees_with_chromium(
+    browser_run: RunResult, request: pytest.FixtureRequest
+) -> None:
+    """The run as Chromium's own NetLog recorded it, through the proxy: the credentials mode
+    is Chromium's, so nothing may be left to verdict_if_credentials."""
+    analysis = analyze_jsonl(browser_run.netlog_path)
+    assert analysis.error is None, analysis.error
+    by_case = group_by_case(analysis.jsonl)
+    problems = []
+    for case in CASES:
+        records = by_case.get(case.id, [])
+        if problem := disagreement(browser_run.record(case.id), records):
+            problems.append(f"{case.id}: {problem}\n{describe(records)}")
+        elif any(r["credentials"] == "unknown" and r["kind"] == "actual" for r in records):
+            problems.append(f"{case.id}: credentials unknown in a NetLog\n{describe(records)}")
+    request.config.stash.setdefault(SUMMARY_KEY, []).append(
+        f"NetLog of the run: {len(CASES) - len(problems)} of {len(CASES)} cases agree with "
+        "Chromium"
+    )
+    assert problems == [], "\n".join(problems)
