@@ -49,6 +49,7 @@ class StoryRun:
     story: Story
     run: RunResult
     flows: list[http.HTTPFlow]
+    netlog: bytes  # Chromium's own record of the session (--log-net-log, Everything mode)
 
 
 def page_flows(flows_path: Path) -> list[http.HTTPFlow]:
@@ -83,7 +84,7 @@ def capture(story: Story, workdir: Path) -> StoryRun:
     if problems := surprises(story, run):
         raise SystemExit(f"{story.id}: not as the story says:\n  " + "\n  ".join(problems))
     print(f"{story.id:<28} {len(run.cases)} fetches in {time.monotonic() - started:.1f}s")
-    return StoryRun(story, run, page_flows(run.flows_path))
+    return StoryRun(story, run, page_flows(run.flows_path), run.netlog_path.read_bytes())
 
 
 def request_entry(record: Record, case: Case) -> Record:
@@ -123,7 +124,11 @@ def story_entry(story_run: StoryRun) -> Record:
     requests = [request_entry(story_run.run.record(case.id), case) for case in story.cases]
     return {
         "id": story.id,
-        "files": {"mitm": f"{story.id}.mitm", "har": f"{story.id}.har"},
+        "files": {
+            "mitm": f"{story.id}.mitm",
+            "har": f"{story.id}.har",
+            "netlog": f"{story.id}.netlog.json",
+        },
         "page_origin": story_run.run.cases[0]["page_origin"],
         "page_did": story.page_did,
         "chromium_said": "; ".join(map(said, requests)),
@@ -167,7 +172,8 @@ def readme(stories: list[Record]) -> str:
         "",
         "Regenerate with `.venv/bin/python scripts/make_sample_flows.py` (real Chromium through "
         "mitmdump; Chromium's verdicts go to `stories.json`); analyse one with "
-        "`cors-inspector analyze sample_flows/<story>.mitm` (or its `.har`).",
+        "`cors-inspector analyze sample_flows/<story>.mitm` (or its `.har`, or "
+        "`.netlog.json`: Chromium's own NetLog of the same session).",
         "",
     ]
     lines += [
@@ -178,11 +184,12 @@ def readme(stories: list[Record]) -> str:
 
 
 def write_samples(story_runs: list[StoryRun]) -> None:
-    for stale in [*SAMPLES.glob("*.mitm"), *SAMPLES.glob("*.har")]:
+    for stale in [*SAMPLES.glob("*.mitm"), *SAMPLES.glob("*.har"), *SAMPLES.glob("*.netlog.json")]:
         stale.unlink()
     for story_run in story_runs:
         write_mitm(SAMPLES / f"{story_run.story.id}.mitm", story_run.flows)
         write_har(SAMPLES / f"{story_run.story.id}.har", story_run.flows)
+        (SAMPLES / f"{story_run.story.id}.netlog.json").write_bytes(story_run.netlog)
     write_mitm(DEMO, [flow for story_run in story_runs for flow in story_run.flows])
     stories = [story_entry(story_run) for story_run in story_runs]
     (SAMPLES / "stories.json").write_text(json.dumps(manifest(stories), indent=1) + "\n")

@@ -30,6 +30,8 @@ EXPECTED_LOOKALIKES = {
     "null-origin-file": {"null-origin"},
     "auth-before-cors": {"auth-before-cors"},
     "duplicate-allow-origin": {"duplicate-allow-origin"},
+    "credentials-without-allow-credentials": set(),
+    "login-against-wildcard": set(),
 }
 
 
