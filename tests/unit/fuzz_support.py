@@ -260,8 +260,11 @@ class Corpus:
         for _ in range(rng.choice([1, 1, 1, 2, 3])):
             heavy = spec.heavy and rng.random() < HEAVY_SHARE
             mutate = rng.choice(spec.heavy if heavy else spec.mutators + BYTES)
-            names.append(mutate.__name__)
-            data = mutate(rng, data, self)
+            try:
+                data = mutate(rng, data, self)
+                names.append(mutate.__name__)
+            except (ValueError, TypeError, RecursionError):  # e.g. a mutant it cannot re-encode
+                names.append(f"({mutate.__name__} failed)")
         return kind, "+".join(names), data
 
 
