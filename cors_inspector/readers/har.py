@@ -109,8 +109,8 @@ class _JsonStream:
         held = len(self._buffer) - self._position
         if held >= MAX_RECORD_CHARS:
             raise HarError(f"a JSON value of more than {MAX_RECORD_CHARS:,} characters")
-        # Grow by half (not double): the decoder restarts each time, and a string of 16M
-        # characters may take 64 MB once one emoji arrives.
+        # Grow by half (not double): the decoder restarts each time, and a string of 12M
+        # characters may take 48 MB once one emoji arrives.
         if not self._fill(min(held // 2, MAX_RECORD_CHARS - held)):
             return False
         # The buffer now starts where the value does, and all of it belongs to the value.

@@ -257,7 +257,7 @@ def test_many_bad_entries_are_counted_not_kept(tmp_path):
 def test_an_endless_string_is_refused_at_the_size_cap(tmp_path):
     path = write(tmp_path, b'{"log": {"entries": ["' + b"x" * (20 * MB) + "😀".encode())
     _, error = read_all(path)
-    assert "a JSON value of more than 16,777,216 characters" in error
+    assert "a JSON value of more than 12,582,912 characters" in error
 
 
 def test_an_entry_of_tiny_values_stops_at_the_value_cap(tmp_path):
