@@ -32,7 +32,14 @@ def main() -> int:
     args = parser.parse_args()
     corpus = Corpus(bomb_mb=args.bomb_mb)
     started = time.monotonic()
-    summary = fuzz(args.count, args.seconds, args.seed, args.timeout, corpus=corpus)
+    summary = fuzz(
+        args.count,
+        args.seconds,
+        args.seed,
+        args.timeout,
+        corpus=corpus,
+        progress=lambda summary: print(summary, file=sys.stderr, flush=True),
+    )
     print(f"{summary} ({time.monotonic() - started:.0f} s, seed {args.seed})")
     for finding in summary.findings[: args.keep]:
         print(f"  #{finding.index} {finding.kind} {finding.how}: {finding.outcome}")

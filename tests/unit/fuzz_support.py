@@ -410,14 +410,18 @@ def fuzz(
     timeout: float = 10.0,
     batch: int = 500,
     corpus: Corpus | None = None,
+    progress: Callable[[Summary], object] | None = None,
 ) -> Summary:
-    """Run up to `count` inputs for up to `seconds`, `batch` at a time in a forked child."""
+    """Run up to `count` inputs for up to `seconds`, `batch` at a time in a forked child;
+    `progress` is told after each batch."""
     corpus = corpus or Corpus()
     deadline = time.monotonic() + seconds
     summary = Summary()
     index = 0
     while index < count and time.monotonic() < deadline:
         index = _batch(corpus, seed, range(index, min(index + batch, count)), timeout, summary)
+        if progress:
+            progress(summary)
     return summary
 
 

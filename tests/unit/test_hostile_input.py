@@ -358,3 +358,37 @@ def test_a_short_fuzz_run_finds_nothing():
         (finding.how, finding.outcome, finding.detail[-500:]) for finding in summary.findings
     ]
 
+
+
+
+class PlantedCorpus(Corpus):
+    """Inputs 1, 2 and 3 are marked for the planted bugs below; the others are seeds."""
+
+    def make(self, seed: int, index: int) -> tuple[str, str, bytes]:
+        marks = {1: b"raise", 2: b"hang", 3: b"balloon"}
+        return "mark", "planted", marks.get(index, b"")
+
+
+def planted_reader(path: Path) -> list[object]:
+    mark = path.read_bytes()
+    if mark == b"raise":
+        raise TypeError("planted")
+    while mark == b"hang":  # only the watchdog ends it
+        pass
+    if mark == b"balloon":
+        return [bytes(2 << 30)]  # beyond the child's address-space cap: MemoryError
+    return []
+
+
+def test_the_fuzzer_catches_planted_bugs(tmp_path, monkeypatch):
+    from . import fuzz_support
+
+    monkeypatch.setattr(fuzz_support, "read_capture", planted_reader)
+    corpus = PlantedCorpus(bomb_mb=1)
+    summary = fuzz(count=6, seconds=60, seed=3, timeout=1, corpus=corpus)
+    assert (summary.inputs, summary.tracebacks, summary.hangs, summary.memory) == (6, 1, 1, 1)
+    fuzz_support.save_findings(summary, corpus, 3, tmp_path, most=5)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "hang-3-2.mark", "hang-3-2.txt", "memory-3-3.mark", "memory-3-3.txt",
+        "traceback-3-1.mark", "traceback-3-1.txt",
+    ]  # fmt: skip
