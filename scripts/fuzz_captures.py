@@ -26,7 +26,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3600, help="time at most")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=20, help="seconds before a hang")
-    parser.add_argument("--bomb-mb", type=int, default=256, help="size of a gzip bomb inflated")
+    parser.add_argument("--bomb-mb", type=int, default=64, help="size of a gzip bomb inflated")
     parser.add_argument("--save", type=Path, default=Path("fuzz-findings"))
     parser.add_argument("--keep", type=int, default=20, help="failing inputs saved")
     args = parser.parse_args()
