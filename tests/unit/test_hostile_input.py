@@ -99,12 +99,12 @@ def test_tnetstring_nesting_is_bounded(tmp_path):
 def test_a_record_of_tiny_values_stops_at_the_value_cap(tmp_path, monkeypatch):
     from cors_inspector.readers import tnetstring as module
 
-    monkeypatch.setattr(module, "MAX_VALUES", 20_000)
+    monkeypatch.setattr(module, "MAX_VALUES", 5_000)
     for item in (b"0:]", b"0:}", b"2:ab,"):
-        body = item * 100_000  # each 3-5 bytes, 50-70 bytes once parsed
+        body = item * 25_000  # each 3-5 bytes, 50-70 bytes once parsed
         path = write(tmp_path, b"%d:%s]" % (len(body), body))
-        assert peak_memory(lambda path=path: read_all(path)) < 8 * MB
-        assert "more than 20,000 values" in read_all(path)[1]
+        assert peak_memory(lambda path=path: read_all(path)) < 2 * MB
+        assert "more than 5,000 values" in read_all(path)[1]
 
 
 # --- wrong-typed mitmproxy fields ---------------------------------------------------------------
@@ -249,9 +249,9 @@ def test_invalid_json_stops_the_reading_there(tmp_path):
 
 
 def test_many_bad_entries_are_counted_not_kept(tmp_path):
-    path = write(tmp_path, b'{"log": {"entries": [' + b"{}," * 200_000 + b"{}]}}")
+    path = write(tmp_path, b'{"log": {"entries": [' + b"{}," * 50_000 + b"{}]}}")
     assert peak_memory(lambda: read_all(path)) < 8 * MB
-    assert "200001 HAR entries skipped (entry 1: no 'request' field)" in read_all(path)[1]
+    assert "50001 HAR entries skipped (entry 1: no 'request' field)" in read_all(path)[1]
 
 
 def test_an_endless_string_is_refused_at_the_size_cap(tmp_path):
@@ -293,7 +293,7 @@ def test_gzip_of_spaces_is_read_at_c_speed(tmp_path):
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)
     parts = [packer.compress(b"{" + b" " * (64 * MB))]
     path = write(tmp_path, b"".join([*parts, packer.flush()]))
-    assert "invalid JSON" in read_all(path)[1] or "expected" in read_all(path)[1]
+    assert read_all(path)[1].endswith("invalid JSON: Expecting value")
 
 
 # --- pipes ---------------------------------------------------------------------------------------
@@ -352,8 +352,8 @@ def test_a_damaged_pipe_reports_what_came_before(tmp_path):
 
 
 def test_a_short_fuzz_run_finds_nothing():
-    summary = fuzz(count=300, seconds=60, seed=14, timeout=20, corpus=Corpus(bomb_mb=4))
-    assert summary.inputs == 300, summary
+    summary = fuzz(count=500, seconds=60, seed=14, timeout=20, corpus=Corpus(bomb_mb=4))
+    assert summary.inputs == 500, summary
     assert (summary.tracebacks, summary.hangs, summary.memory, summary.crashes) == (0, 0, 0, 0), [
         (finding.how, finding.outcome, finding.detail[-500:]) for finding in summary.findings
     ]
