@@ -355,20 +355,19 @@ class Summary:
         )
 
 
-def _child(corpus: Corpus, seed: int, indexes: range, out: int) -> None:
-    """Run inputs in a forked child; one line per input to `out`: index, outcome, RSS."""
+def _child(corpus: Corpus, seed: int, indexes: range, path: Path, out: int) -> None:
+    """Run inputs in a forked child, each written to `path`; one line per input to `out`:
+    index, outcome, RSS."""
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_CAP, ADDRESS_CAP))
-    with tempfile.TemporaryDirectory(prefix="fuzz-") as directory:
-        path = Path(directory) / "input"
-        for index in indexes:
-            _, _, data = corpus.make(seed, index)
-            path.write_bytes(data)
-            del data
-            os.write(out, f"start {index}\n".encode())
-            _reset_peak_rss()  # the input's making is not the reader's memory
-            outcome = run_one(path)
-            line = json.dumps({"index": index, "outcome": outcome, "rss": _peak_rss_mb()})
-            os.write(out, line.encode() + b"\n")
+    for index in indexes:
+        _, _, data = corpus.make(seed, index)
+        path.write_bytes(data)
+        del data
+        os.write(out, f"start {index}\n".encode())
+        _reset_peak_rss()  # the input's making is not the reader's memory
+        outcome = run_one(path)
+        line = json.dumps({"index": index, "outcome": outcome, "rss": _peak_rss_mb()})
+        os.write(out, line.encode() + b"\n")
 
 
 def _reset_peak_rss() -> None:
@@ -418,14 +417,20 @@ def fuzz(
     deadline = time.monotonic() + seconds
     summary = Summary()
     index = 0
-    while index < count and time.monotonic() < deadline:
-        index = _batch(corpus, seed, range(index, min(index + batch, count)), timeout, summary)
-        if progress:
-            progress(summary)
+    # The parent's: a child killed by the watchdog cannot clean up after itself.
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as directory:
+        path = Path(directory) / "input"
+        while index < count and time.monotonic() < deadline:
+            indexes = range(index, min(index + batch, count))
+            index = _batch(corpus, seed, indexes, path, timeout, summary)
+            if progress:
+                progress(summary)
     return summary
 
 
-def _batch(corpus: Corpus, seed: int, indexes: range, timeout: float, summary: Summary) -> int:
+def _batch(
+    corpus: Corpus, seed: int, indexes: range, path: Path, timeout: float, summary: Summary
+) -> int:
     """Run a batch in a child; the index to go on from (past a hang or a crash)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -433,7 +438,7 @@ def _batch(corpus: Corpus, seed: int, indexes: range, timeout: float, summary: S
         os.close(read_end)
         code = 0
         try:
-            _child(corpus, seed, indexes, write_end)
+            _child(corpus, seed, indexes, path, write_end)
         except BaseException:
             code = 1
         os._exit(code)
