@@ -8,7 +8,7 @@ import io
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import Any
 
 from ..engine.exchange import Exchange
 from .har import HarError, read_har
@@ -50,30 +50,42 @@ def detect_format(head: bytes) -> str | None:
     return None
 
 
+class _Counted(io.RawIOBase):
+    """A file read forward only, counting the bytes: a pipe or FIFO has no tell()."""
+
+    def __init__(self, raw: io.FileIO) -> None:
+        self._raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        read = self._raw.readinto(buffer)
+        self.count += read or 0
+        return read
+
+
 class Capture:
     """A capture file being read: its exchanges, streamed, and how far into the file (on
     disk, compressed or not) reading has got, for progress."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file: IO[bytes] | None = None
-        self._read_to = 0  # where reading stopped, once the file is closed
+        self._counted: _Counted | None = None
         self.notes: list[str] = []  # one line each, for the reader to show (CaptureNote)
 
     @property
     def bytes_read(self) -> int:
-        file = self._file
-        return self._read_to if file is None or file.closed else file.tell()
+        return self._counted.count if self._counted else 0
 
     def exchanges(self) -> Iterator[Exchange]:
         """Stream the exchanges; raise CaptureError (after what could be read)."""
         path = self.path
         try:
-            with path.open("rb") as self._file:
-                try:
-                    yield from self._read(self._file)
-                finally:
-                    self._read_to = self._file.tell()
+            with open(path, "rb", buffering=0) as raw:
+                self._counted = _Counted(raw)
+                yield from self._read(io.BufferedReader(self._counted))
         except (FlowFileError, HarError, NetLogError) as error:
             raise CaptureError(path, str(error)) from None
         except (EOFError, gzip.BadGzipFile, zlib.error) as error:
@@ -104,7 +116,7 @@ class Capture:
             try:
                 yield from read_har(text)
             finally:
-                text.detach()  # the file is ours to close, and to ask how far it was read
+                text.detach()  # the file is ours to close
 
 
 def read_capture(path: Path) -> Iterator[Exchange]:

@@ -1,7 +1,10 @@
 """Read exchanges from a HAR 1.2 file (Chrome and Firefox DevTools, mitmproxy, Playwright).
 
 A HAR is one JSON document; this reader walks its top level by hand and decodes one entry at
-a time with the C JSON decoder, so memory holds one entry, not the file.
+a time with the C JSON decoder, so memory holds one entry, not the file. An entry is bounded
+while it is read, before it is decoded (MAX_RECORD_CHARS of text, about MAX_VALUES values);
+the decoder's own recursion guard bounds its nesting (RecursionError at ~1000 levels, having
+built no more than those few empty containers).
 """
 
 from __future__ import annotations
@@ -12,63 +15,116 @@ from typing import IO, Any
 
 from ..engine.exchange import BODY_HEAD, Exchange, Headers, Request, Response
 from .json_text import JsonStream, describe_error, latin1_headers
+from .limits import is_status, is_time, timestamp
 
 
 class HarError(ValueError):
     pass
 
 
-def _headers(raw: list[dict[str, Any]]) -> Headers:
+def _text(value: object, field: str) -> str:
+    # Exact types: a wrong-typed field must fail here, not in the engine.
+    if type(value) is not str:
+        raise TypeError(f"{field} is {type(value).__name__}, not text")
+    return value
+
+
+def _object(value: object, field: str) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise TypeError(f"{field} is {type(value).__name__}, not an object")
+    return value
+
+
+def _optional_text(value: object) -> str | None:
+    """A free-form field (`statusText`, `_error`, `_id`): text if it is text, else nothing."""
+    if type(value) is str:
+        return value
+    return str(value) if type(value) is int else None
+
+
+def _headers(raw: object) -> Headers:
+    if type(raw) is not list:
+        raise TypeError(f"headers is {type(raw).__name__}, not a list")
     return latin1_headers(
         (header["name"], header.get("value", ""))
         for header in raw
-        if not str(header["name"]).startswith(":")  # HTTP/2 pseudo-headers
+        if header["name"][:1] != ":"  # HTTP/2 pseudo-headers
     )
 
 
-def _timestamp(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+def _started(value: object) -> float:
+    text = _text(value, "startedDateTime")
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except (ValueError, OverflowError, OSError):  # OSError: a local time the C library refuses
+        raise ValueError("startedDateTime is not a date and time") from None
+    return timestamp(when, "startedDateTime")
 
 
-def exchange_from_entry(entry: dict[str, Any], number: int) -> Exchange:
-    request = entry["request"]
-    response = entry.get("response") or {}
-    started = _timestamp(entry["startedDateTime"])
-    status = int(response.get("status", 0) or 0)
-    # Chrome's DevTools export says `_error`, Playwright's recorder `_failureText`.
-    error = response.get("_error") or entry.get("_error") or response.get("_failureText")
+def _status(value: object) -> int:
+    """The status code; 0 or less means no response (Chrome: 0, Playwright: -1)."""
+    if value is None:
+        value = 0
+    elif (type(value) is float and value.is_integer()) or (
+        type(value) is str and value.isascii() and value.isdigit()
+    ):
+        value = int(value)  # 200.0 or "200"; NaN and the infinities are no integers
+    if type(value) is not int or not (value <= 0 or is_status(value)):
+        raise ValueError("the status is not an HTTP status (100-999)")
+    return value
+
+
+def _ended(started: float, time: object) -> float | None:
+    """When the response was complete: `time` is the duration in milliseconds."""
+    if type(time) not in (int, float) or not 0 <= time < 1e15:  # type: ignore[operator]
+        return None
+    ended = started + time / 1000  # type: ignore[operator]
+    return ended if is_time(ended) else None
+
+
+def _body(post_data: object) -> bytes:
+    text = post_data.get("text") if type(post_data) is dict else None
+    return text.encode("utf-8", "replace") if type(text) is str else b""
+
+
+def exchange_from_entry(entry: object, number: int) -> Exchange:
+    entry = _object(entry, "the entry")
+    request = _object(entry["request"], "request")
+    response = _object(entry.get("response") or {}, "response")
+    started = _started(entry["startedDateTime"])
+    status = _status(response.get("status", 0))
     result = None
     browser_error = None
     if status > 0:
-        content = response.get("content") or {}
-        text = content.get("text") or ""
+        content = response.get("content")
+        text = content.get("text") if type(content) is dict else None
         result = Response(
             status=status,
             headers=_headers(response.get("headers", [])),
-            reason=str(response.get("statusText", "")),
-            body_head=text[:BODY_HEAD] if status >= 400 and isinstance(text, str) else "",
+            reason=_optional_text(response.get("statusText")) or "",
+            body_head=text[:BODY_HEAD] if status >= 400 and type(text) is str else "",
         )
     else:
         # Chrome records a request it failed (CORS included) as status 0 with `_error`;
-        # Playwright as -1 with `_failureText` and no request headers.
-        browser_error = str(error) if error else f"status {status}, no response recorded"
-    time = entry.get("time")
+        # Playwright as -1 with `_failureText` and only the page's provisional headers.
+        error = _optional_text(
+            response.get("_error") or entry.get("_error") or response.get("_failureText")
+        )
+        browser_error = error or f"status {status}, no response recorded"
     return Exchange(
-        id=str(entry.get("_id") or entry.get("_requestId") or f"har-{number}"),
+        id=_optional_text(entry.get("_id") or entry.get("_requestId")) or f"har-{number}",
         started=started,
         request=Request(
-            method=str(request["method"]),
-            url=str(request["url"]),
+            method=_text(request["method"], "method"),
+            url=_text(request["url"], "url"),
             headers=_headers(request.get("headers", [])),
-            body=str((request.get("postData") or {}).get("text") or "").encode(),
+            body=_body(request.get("postData")),
         ),
         response=result,
-        ended=started + time / 1000 if isinstance(time, (int, float)) and time >= 0 else None,
+        ended=_ended(started, entry.get("time")),
         browser_error=browser_error,
         # Chrome's DevTools export names the socket; mitmproxy's and Playwright's HAR do not.
-        connection=str(connection)
-        if isinstance(connection := entry.get("connection"), (str, int))
-        else None,
+        connection=_optional_text(entry.get("connection")),
     )
 
 
@@ -76,7 +132,8 @@ def read_har(stream: IO[str]) -> Iterator[Exchange]:
     """Yield the exchanges of a HAR's `log.entries`, one entry decoded at a time."""
     json_stream = JsonStream(stream, HarError)
     found_log = False
-    skipped: list[tuple[int, str]] = []
+    skipped = 0
+    first_skipped = ""  # the first entry skipped and why: the count alone is kept after it
     for key in json_stream.members():
         if key != "log":
             json_stream.value()
@@ -91,14 +148,13 @@ def read_har(stream: IO[str]) -> Iterator[Exchange]:
                     exchange = exchange_from_entry(entry, number)
                 except (KeyError, TypeError, ValueError, AttributeError) as error:
                     # Keep going: the other entries are still worth judging.
-                    skipped.append((number, describe_error(error)))
+                    skipped += 1
+                    first_skipped = first_skipped or f"entry {number}: {describe_error(error)}"
                     continue
                 yield exchange
     if not found_log:
         raise HarError('JSON, but not a HAR file (no "log" object)')
     if skipped:
-        number, why = skipped[0]
         raise HarError(
-            f"{len(skipped)} HAR entr{'y' if len(skipped) == 1 else 'ies'} skipped "
-            f"(entry {number}: {why})"
+            f"{skipped} HAR entr{'y' if skipped == 1 else 'ies'} skipped ({first_skipped})"
         )

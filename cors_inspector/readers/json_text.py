@@ -1,18 +1,26 @@
 """What the JSON captures (HAR, Chrome's NetLog) share: a cursor that decodes one JSON value
-at a time from a text stream, and header text as the engine sees it (one character a byte)."""
+at a time from a text stream, within bounds (limits.py), and header text as the engine sees it
+(one character a byte)."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from typing import IO, Any
 
 from ..engine.exchange import Headers
+from .limits import MAX_RECORD_CHARS, MAX_VALUES
 
 CHUNK = 1 << 20
 _DECODER = json.JSONDecoder()
 _WHITESPACE = " \t\n\r"
+_NOT_WHITESPACE = re.compile(r"[^ \t\n\r]")
+# A JSON string, or one cut by the end of the buffer: what it holds is no JSON structure.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
+# A decoding error this close to the end of the text may be a token cut by it (`tru`, `\u00`).
+_CUT = 8
 
 
 class JsonStream:
@@ -41,11 +49,13 @@ class JsonStream:
         while True:
             buffer = self._buffer
             position = self._position
-            while position < len(buffer) and buffer[position] in _WHITESPACE:
-                position += 1
-            self._position = position
-            if position < len(buffer):
+            if position < len(buffer) and buffer[position] not in _WHITESPACE:
                 return buffer[position]
+            found = _NOT_WHITESPACE.search(buffer, position)  # C speed over a sea of spaces
+            if found:
+                self._position = found.start()
+                return buffer[self._position]
+            self._position = len(buffer)
             if not self._fill():
                 return ""
 
@@ -61,13 +71,19 @@ class JsonStream:
         while True:
             try:
                 value, end = _DECODER.raw_decode(self._buffer, self._position)
-            except RecursionError:  # a JSON bomb: thousands of nested arrays or objects
-                raise self._error("invalid JSON: nested too deeply") from None
             except json.JSONDecodeError as error:
-                # Incomplete (the value runs past the buffer) or invalid: more text tells.
-                if not self._fill(len(self._buffer) - self._position):
+                # Incomplete (the value runs past the buffer) or invalid: only an error at
+                # the end, or a string still open there, may be cured by more text.
+                incomplete = error.pos >= len(self._buffer) - _CUT or error.msg.startswith(
+                    "Unterminated string"
+                )
+                if not (incomplete and self._grow()):
                     raise self._error(f"invalid JSON: {error.msg}") from None
                 continue
+            except RecursionError:
+                raise self._error("invalid JSON: nested too deeply") from None
+            except ValueError as error:  # e.g. an integer of more than 4300 digits
+                raise self._error(f"invalid JSON: {error}") from None
             # A number or literal may be cut at the buffer's end: make sure it is complete.
             if (
                 end == len(self._buffer)
@@ -77,6 +93,20 @@ class JsonStream:
                 continue
             self._position = end
             return value
+
+    def _grow(self) -> bool:
+        """Read more of a value that runs past the buffer, within the limits; False at the end."""
+        held = len(self._buffer) - self._position
+        if held >= MAX_RECORD_CHARS:
+            raise self._error(f"a JSON value of more than {MAX_RECORD_CHARS:,} characters")
+        # Grow by half (not double): the decoder restarts each time, and a string of 12M
+        # characters may take 48 MB once one emoji arrives.
+        if not self._fill(min(held // 2, MAX_RECORD_CHARS - held)):
+            return False
+        # The buffer now starts where the value does, and all of it belongs to the value.
+        if held > CHUNK and _structure(self._buffer) > MAX_VALUES:
+            raise self._error(f"a JSON value of more than {MAX_VALUES:,} values")
+        return True
 
     def members(self) -> Iterator[str]:
         """Iterate the keys of the object that starts here; the caller consumes each value."""
@@ -111,9 +141,21 @@ class JsonStream:
             return
 
 
+def _structure(text: str) -> int:
+    """At least the number of values in `text` (commas and brackets outside strings)."""
+    upper = text.count(",") + text.count("[") + text.count("{")
+    if upper <= MAX_VALUES:
+        return upper
+    bare = _STRING.sub("", text)  # a body's JSON text, held in a string, is no structure
+    return bare.count(",") + bare.count("[") + bare.count("{")
+
+
 def latin1(value: object) -> str:
     # The engine sees header values as bytes (one character a byte); JSON holds Unicode text.
-    text = str(value)
+    # Exact types: a wrong-typed field must fail here, not in the engine.
+    if type(value) is not str:
+        raise TypeError(f"a header is {type(value).__name__}, not text")
+    text = value
     return text if text.isascii() else text.encode("utf-8", "replace").decode("latin-1")
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from ..engine.exchange import BODY_HEAD, Exchange, Headers, Request, Response
+from .limits import is_status, timestamp
 from .tnetstring import TNetStringError, records
 
 if TYPE_CHECKING:
@@ -34,10 +35,23 @@ class FlowFileError(ValueError):
     pass
 
 
-def _text(value: bytes | str | None) -> str:
+def _text(value: object) -> str:
+    # Exact types: a wrong-typed field must fail here, not in the engine.
+    if type(value) is bytes:
+        return value.decode("latin-1")
+    if type(value) is str:
+        return value
     if value is None:
         return ""
-    return value.decode("latin-1") if isinstance(value, bytes) else value
+    raise TypeError(f"text expected, found {type(value).__name__}")
+
+
+def _bytes(value: object) -> bytes:
+    if type(value) is bytes:
+        return value
+    if value is None:
+        return b""
+    raise TypeError(f"bytes expected, found {type(value).__name__}")
 
 
 _NAMES: dict[bytes, str] = {}  # header names repeat in every flow: decode each once
@@ -61,6 +75,8 @@ def _url(request: dict[str, Any]) -> str:
     host = _text(request["host"])
     port = request["port"]
     path = _text(request["path"])
+    if type(port) is not int or not 0 <= port <= 65535:
+        raise ValueError("the port is not a number from 0 to 65535")
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     if port == _DEFAULT_PORTS.get(scheme):
@@ -72,7 +88,19 @@ def _body_head(response: dict[str, Any]) -> str:
     content = response.get("content")
     if not content or response["status_code"] < 400:
         return ""
-    return content[:BODY_HEAD].decode("utf-8", "replace")
+    return _bytes(content[:BODY_HEAD]).decode("utf-8", "replace")
+
+
+def _status(response: dict[str, Any]) -> int:
+    status = response["status_code"]
+    if not is_status(status):
+        raise ValueError("status_code is not an HTTP status (100-999)")
+    return status  # type: ignore[no-any-return]
+
+
+def _ended(response: dict[str, Any]) -> float | None:
+    ended = response.get("timestamp_end") or response.get("timestamp_start")
+    return None if ended is None else timestamp(ended, "timestamp_end")
 
 
 def _connection_id(client: Any) -> str | None:
@@ -89,25 +117,29 @@ def exchange_from_state(state: dict[str, Any]) -> Exchange:
     ended = None
     if response_state is not None:
         response = Response(
-            status=response_state["status_code"],
+            status=_status(response_state),
             headers=_headers(response_state["headers"]),
             reason=_text(response_state.get("reason")),
             body_head=_body_head(response_state),
         )
-        ended = response_state.get("timestamp_end") or response_state.get("timestamp_start")
+        ended = _ended(response_state)
     error = state.get("error")
-    error_message = error["msg"] if error else None
+    error_message = _text(error["msg"]) if error else None
+    flow_id = state["id"]
+    if type(flow_id) is not str:
+        raise TypeError(f"the flow id is {type(flow_id).__name__}, not text")
     answered_by_proxy = False
     if response is None and (response := _proxy_answer(error_message)) is not None:
         answered_by_proxy = True
+    started = request.get("timestamp_start") or state.get("timestamp_created") or 0.0
     return Exchange(
-        id=state["id"],
-        started=request.get("timestamp_start") or state.get("timestamp_created") or 0.0,
+        id=flow_id,
+        started=timestamp(started, "timestamp_start"),
         request=Request(
             method=_text(request["method"]),
             url=_url(request),
             headers=_headers(request["headers"]),
-            body=request.get("content") or b"",
+            body=_bytes(request.get("content")),
         ),
         response=response,
         ended=ended,
@@ -168,10 +200,20 @@ def read_flows(stream: IO[bytes]) -> Iterator[Exchange]:
                 isinstance(version, int) and version > FLOW_FORMAT_VERSION
             ):
                 # Newer formats are read as they are: the fields used here have not changed.
+                old = state.get(b"version", version)  # the oldest files have bytes keys
+                if not (type(old) is int or (type(old) is list and len(old) <= 3)):
+                    # mitmproxy would make a tuple of any sequence here: a long one balloons
+                    raise FlowFileError(f"record {count + 1} has no flow format version")
                 try:
                     state = compat.migrate_flow(state)
-                except (ValueError, KeyError, TypeError) as error:
+                except ValueError as error:  # e.g. "... cannot read flow format version 1"
                     raise FlowFileError(f"record {count + 1}: {error}") from None
+                except Exception as error:  # mitmproxy's converters trust their input; ours is not
+                    raise FlowFileError(
+                        f"record {count + 1} cannot be migrated ({type(error).__name__})"
+                    ) from None
+                if not isinstance(state, dict):
+                    raise FlowFileError(f"record {count + 1} is not a flow")
             count += 1
             if state.get("type") != "http":
                 continue  # TCP, UDP and DNS flows carry no CORS
