@@ -11,41 +11,36 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from .store import Scope
+
 if TYPE_CHECKING:
     from .app import CorsInspectorApp
 
 Command = tuple[str, str, Callable[[], object]]
 
 
+# What each scope filter shows, as the palette offers it.
+SCOPE_COMMANDS: dict[Scope, tuple[str, str]] = {
+    "blocked": ("Show blocked requests", "only what the browser refused"),
+    "cors": ("Show CORS requests", "cross-origin requests and preflights"),
+    "all": ("Show all requests", "navigations and same-origin ones too"),
+    "credentials": (
+        "Show requests blocked only with credentials",
+        "allowed as captured; blocked if the page sends credentials",
+    ),
+    "disagree": (
+        "Show disagreements with the browser",
+        "where the browser's own verdict differs from the rebuilt one",
+    ),
+}
+
+
 class CorsCommands(Provider):
     def _commands(self) -> Iterator[Command]:
         app = cast("CorsInspectorApp", self.app)
         main = app.main_screen
-        yield (
-            "Show blocked requests",
-            "only what the browser refused",
-            partial(main.action_scope, "blocked"),
-        )
-        yield (
-            "Show CORS requests",
-            "cross-origin requests and preflights",
-            partial(main.action_scope, "cors"),
-        )
-        yield (
-            "Show all requests",
-            "navigations and same-origin ones too",
-            partial(main.action_scope, "all"),
-        )
-        yield (
-            "Show requests blocked only with credentials",
-            "allowed as captured; blocked if the page sends credentials",
-            partial(main.action_scope, "credentials"),
-        )
-        yield (
-            "Show disagreements with the browser",
-            "where the browser's own verdict differs from the rebuilt one",
-            partial(main.action_scope, "disagree"),
-        )
+        for scope, (title, help_text) in SCOPE_COMMANDS.items():
+            yield title, help_text, partial(main.action_scope, scope)
         yield (
             "Show every backend",
             "drop the backend filter",
