@@ -29,6 +29,7 @@ import orjson
 
 from ..engine.exchange import BODY_HEAD, Credentials, Exchange, Headers, Request, Response
 from .json_text import JsonStream, describe_error, latin1_headers
+from .limits import is_status, is_time
 
 MAX_LINE = 64 << 20  # an event line longer than this is damage, not a NetLog
 MAX_OPEN = 10_000  # requests still open at once; beyond it the oldest is reported as it is
@@ -179,7 +180,10 @@ class _Constants:
 
     def seconds(self, ticks: object) -> float:
         """Epoch seconds from an event's `time` (ms ticks, a string; timeTickOffset in ms)."""
-        return (int(ticks) + self.tick_offset) / 1000  # type: ignore[call-overload]
+        seconds = (int(ticks) + self.tick_offset) / 1000  # type: ignore[call-overload]
+        if not is_time(seconds):
+            raise NetLogError(f"an event time out of range ({ticks!r})")
+        return seconds
 
 
 @dataclass(slots=True)
@@ -250,7 +254,9 @@ def _response(hop: _Hop) -> Response | None:
     try:
         status = int(parts[1])
     except (IndexError, ValueError):
-        raise NetLogError(f"a response status line that is not HTTP: {status_line!r}") from None
+        status = 0
+    if not is_status(status):
+        raise NetLogError(f"a response status line that is not HTTP: {str(status_line)[:80]!r}")
     return Response(
         status=status,
         headers=_headers(lines),

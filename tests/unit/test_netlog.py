@@ -192,3 +192,22 @@ def test_gzip_is_read_like_the_plain_file():
     plain = [(e.id, e.request.url) for e in read_capture(EVERYTHING)]
     assert gzip.decompress((NETLOGS / "everything.json.gz").read_bytes()) == EVERYTHING.read_bytes()
     assert [(e.id, e.request.url) for e in read_capture(NETLOGS / "everything.json.gz")] == plain
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        ('"timeTickOffset":1796155293441', '"timeTickOffset":9000000000000000000', "time out of range"),
+        ('"HTTP/1.1 200 OK"', '"HTTP/1.1 99999 OK"', "status line that is not HTTP"),
+    ],
+    ids=["time-out-of-range", "status-out-of-range"],
+)
+def test_values_the_engine_cannot_use_are_damage(tmp_path, old, new, problem):
+    """Found by the fuzz harness: a NetLog must not hand the engine an impossible time or
+    status (the other readers check them at the boundary too)."""
+    text = (NETLOGS / "everything.json").read_text()
+    assert old in text
+    path = tmp_path / "mutated.json"
+    path.write_text(text.replace(old, new))
+    with pytest.raises(CaptureError, match=problem):
+        list(read_capture(path))
