@@ -197,7 +197,11 @@ def test_gzip_is_read_like_the_plain_file():
 @pytest.mark.parametrize(
     ("old", "new", "problem"),
     [
-        ('"timeTickOffset":1796155293441', '"timeTickOffset":9000000000000000000', "time out of range"),
+        (
+            '"timeTickOffset":1796155293441',
+            '"timeTickOffset":9000000000000000000',
+            "time out of range",
+        ),
         ('"HTTP/1.1 200 OK"', '"HTTP/1.1 99999 OK"', "status line that is not HTTP"),
     ],
     ids=["time-out-of-range", "status-out-of-range"],
