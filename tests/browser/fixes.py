@@ -29,6 +29,7 @@ import pytest
 
 from cors_inspector.engine import Analyzer, Decision
 from cors_inspector.fix import Observation, Suggestion, suggestions_for
+from cors_inspector.fix.config import CorsConfig
 from cors_inspector.readers import read_capture
 from tests.support import servers
 from tests.support.agreement import case_of
@@ -96,8 +97,21 @@ class FixPlan:
         for instance in self.fixed_instances:
             suggestion = self.suggestion_for(instance)
             assert suggestion is not None
-            env[instance] = {"CORS_CONFIG": json.dumps(suggestion.config.kwargs())}
+            env[instance] = {"CORS_CONFIG": json.dumps(self.config_for(suggestion).kwargs())}
         return env
+
+    def config_for(self, suggestion: Suggestion) -> CorsConfig:
+        """The configuration a user applies: the credentialed one where Chromium blocked what
+        the capture showed as allowed but blocked if the page sends credentials (the wire
+        could not tell), as `fix` offers it beside the plain one."""
+        alternative = suggestion.if_credentials
+        if alternative is not None and alternative.verification is not None:
+            for check in alternative.verification.checks:
+                decision = check.observation.decision
+                case_id = case_of(decision.url) or ""
+                if decision.verdict_if_credentials and self.before.get(case_id) == BLOCKED:
+                    return alternative.config
+        return suggestion.config
 
     @property
     def blocked(self) -> list[str]:
@@ -120,7 +134,8 @@ class FixPlan:
         suggestion = self.suggestion_for(instance)
         if suggestion is None:
             return f"{instance}: no suggestion"
-        return f"{instance} ({suggestion.backend}), CORS_CONFIG:\n{suggestion.config.to_python()}"
+        config = self.config_for(suggestion).to_python()
+        return f"{instance} ({suggestion.backend}), CORS_CONFIG:\n{config}"
 
 
 def plan(
