@@ -39,6 +39,7 @@ class Replayed:
     observation: Observation
     after: list[Decision]  # the new preflight (if sent) and actual request (if sent)
     error: str | None = None
+    body_missing: bool = False  # it had a body the capture did not keep (a NetLog keeps none)
 
     @property
     def before(self) -> str:
@@ -202,5 +203,18 @@ def replay(
         number += 1
         exchanges.append(_exchange(actual_request, number))
         after = list(Analyzer().run(exchanges))
-        results.append(Replayed(observation, after, exchanges[-1].error))
+        results.append(
+            Replayed(observation, after, exchanges[-1].error, _body_missing(observation))
+        )
     return results
+
+
+def _body_missing(observation: Observation) -> bool:
+    """The captured request declared a body the capture does not hold."""
+    actual = observation.actual
+    if actual is None or actual.request.body:
+        return False
+    length = actual.request.headers.get("content-length") or "0"
+    return (length.strip().isdigit() and int(length) > 0) or (
+        "transfer-encoding" in actual.request.headers
+    )

@@ -212,6 +212,13 @@ def run_replay(args: argparse.Namespace) -> ExitStatus:
     except ReplayError as error:
         raise CliError(str(error)) from None
     results = replay(observations, args.to, supplied)
+    if missing := sum(result.body_missing for result in results):
+        print(
+            f"cors-inspector: note: {missing} request{'s' if missing != 1 else ''} re-sent "
+            "without the body the capture did not keep (a Chrome NetLog keeps no request "
+            "bodies); CORS does not depend on it, but the server's answer may",
+            file=sys.stderr,
+        )
     if args.format == "json":
         json.dump(replay_records(results), sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")

@@ -40,7 +40,7 @@ def classify(exchange: Exchange) -> Classification:
             origin,
             "OPTIONS with Origin and Access-Control-Request-Method: a CORS preflight",
         )
-    if exchange.response is None and exchange.browser_error and origin is None and mode is None:
+    if not exchange.headers_recorded:
         # Playwright's HAR keeps only the page's provisional headers (no Origin, no
         # Sec-Fetch-*) for a request the browser failed.
         return Classification(

@@ -117,6 +117,9 @@ class Exchange:
     # The proxy answered the browser itself (e.g. mitmproxy's 502 when the server was
     # unreachable): `response` is what the browser got, `error` why.
     answered_by_proxy: bool = False
+    # False where the capture kept only the page's provisional headers, not the ones sent
+    # (Playwright's HAR, for a request the browser failed): origin and mode are unknown.
+    headers_recorded: bool = True
     # The client connection it came on (mitmproxy's client_conn.id, HAR's `connection`):
     # browsers never mix credentialed and uncredentialed requests on one connection.
     connection: str | None = None

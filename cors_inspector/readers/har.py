@@ -111,13 +111,14 @@ def exchange_from_entry(entry: object, number: int) -> Exchange:
             response.get("_error") or entry.get("_error") or response.get("_failureText")
         )
         browser_error = error or f"status {status}, no response recorded"
+    headers = _headers(request.get("headers", []))
     return Exchange(
         id=_optional_text(entry.get("_id") or entry.get("_requestId")) or f"har-{number}",
         started=started,
         request=Request(
             method=_text(request["method"], "method"),
             url=_text(request["url"], "url"),
-            headers=_headers(request.get("headers", [])),
+            headers=headers,
             body=_body(request.get("postData")),
         ),
         response=result,
@@ -125,6 +126,10 @@ def exchange_from_entry(entry: object, number: int) -> Exchange:
         browser_error=browser_error,
         # Chrome's DevTools export names the socket; mitmproxy's and Playwright's HAR do not.
         connection=_optional_text(entry.get("connection")),
+        # Playwright's record of a failed request keeps only the page's provisional headers.
+        headers_recorded=not (
+            result is None and "_failureText" in response and "sec-fetch-mode" not in headers
+        ),
     )
 
 

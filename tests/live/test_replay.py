@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from cors_inspector.engine import Analyzer
+from cors_inspector.engine.origins import origin_of
 from cors_inspector.fix import suggestions_for
 from cors_inspector.readers import read_capture
 from tests.support import servers
@@ -25,7 +26,13 @@ PAGE = MANIFEST[STORY]["page_origin"]
 
 
 def replay_against(
-    tmp_path: Path, cors_config: dict | None, *extra: str, story: str = STORY, app: str = "no_cors"
+    tmp_path: Path,
+    cors_config: dict | None,
+    *extra: str,
+    story: str = STORY,
+    app: str = "no_cors",
+    capture: str = ".mitm",
+    stderr: list[str] | None = None,
 ) -> tuple[int, list]:
     """Serve the story's app (no CORSMiddleware unless `cors_config`), replay the story."""
     (port,) = servers.free_ports(1)
@@ -48,7 +55,7 @@ def replay_against(
                 "-m",
                 "cors_inspector",
                 "replay",
-                str(SAMPLES / f"{story}.mitm"),
+                str(SAMPLES / f"{story}{capture}"),
                 "--to",
                 f"http://localhost:{port}",
                 "--format",
@@ -60,6 +67,8 @@ def replay_against(
             timeout=60,
         )
     assert "Traceback" not in result.stderr, result.stderr
+    if stderr is not None:
+        stderr.append(result.stderr)
     return result.returncode, json.loads(result.stdout)
 
 
@@ -82,6 +91,27 @@ def test_the_suggested_fix_fixes_every_request(tmp_path):
     code, records = replay_against(tmp_path, suggestion.config.kwargs())
     assert outcomes(records) == {"GET": ("fixed", None), "PUT": ("fixed", None)}
     assert code == 0
+
+
+def test_replay_from_the_story_s_netlog_sends_what_it_holds_and_says_what_it_lacks(tmp_path):
+    """Chrome's NetLog keeps methods, URLs and headers, but no request bodies: the PUT of the
+    healthy session (JSON) is re-sent without its body, and replay says so."""
+    story = "healthy-session"
+    page = MANIFEST[story]["page_origin"]
+    config = {"allow_origins": [page], "allow_methods": ["*"], "allow_headers": ["*"]}
+    config["allow_credentials"] = True
+    (backend,) = {
+        origin_of(d.url)
+        for d in Analyzer().run(read_capture(SAMPLES / f"{story}.mitm"))
+        if d.kind == "actual"
+    }
+    said: list[str] = []
+    code, records = replay_against(
+        tmp_path, config, "--backend", backend, story=story, capture=".netlog.json", stderr=said
+    )
+    assert {r["outcome"] for r in records} == {"still allowed"}, records
+    assert code == 0
+    assert "1 request re-sent without the body the capture did not keep" in said[0]
 
 
 def test_a_too_narrow_fix_names_what_still_fails(tmp_path):
