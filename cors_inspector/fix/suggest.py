@@ -132,6 +132,8 @@ def current_config(backend: Backend) -> CorsConfig | None:
             if values.get(ACAC) == "true":
                 seen = config.allow_credentials = True
             if exchange is observation.preflight:
+                # A preflight refused for its origin still shows the rest of the settings.
+                seen = seen or ACAM in values or ACAH in values
                 methods.update(parse_token_list(values.get(ACAM))[0])
                 headers.update(name.lower() for name in parse_token_list(values.get(ACAH))[0])
                 if (echoed := _echoed_headers(exchange)) is not None:

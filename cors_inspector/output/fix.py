@@ -236,13 +236,17 @@ def python_source(suggestions: Iterable[Suggestion]) -> str:
         ):
             cases.append((suggestion.if_credentials, ", if the page sends credentials"))
         for case, which in cases:
-            if case.changed:
+            code = case.to_python()
+            if case.changed and case.verification and case.verification.checks:
                 status = verification_line(case).plain.splitlines()[0]
+            elif any(o.blocked for o in case.observations):
+                status = "no CORSMiddleware change fixes what was blocked (`cors-inspector fix`)"
+                code = ""
             else:
-                status = "no change to CORSMiddleware (`cors-inspector fix` says why)"
-            hidden = ", ".join(case.hidden_headers)
-            hidden_note = f"\n# hidden from script: {hidden}" if hidden else ""
-            blocks.append(f"# {case.backend}{which}: {status}{hidden_note}\n{case.to_python()}\n")
+                status = "nothing blocked; the configuration the responses show"
+            if case.hidden_headers:
+                status += f"\n# hidden from script: {', '.join(case.hidden_headers)}"
+            blocks.append(f"# {case.backend}{which}: {status}\n{code}".rstrip() + "\n")
     return "\n\n".join(blocks) if blocks else "# Nothing blocked: no fix needed.\n"
 
 
