@@ -78,16 +78,17 @@ def run_analyze(args: argparse.Namespace) -> ExitStatus:
 
             from ..engine.origins import origin_of
             from ..fix import suggestions_for
-            from ..output.fix import fix_for_decision
+            from ..output.fix import fix_blocks_for_decision
             from ..output.text import print_report
 
-            suggestions = suggestions_for(everything) if blocked else {}
+            undecided = any(d.verdict_if_credentials == "blocked" for d in everything)
+            suggestions = suggestions_for(everything) if blocked or undecided else {}
             print_report(
                 Console(),
                 everything,
                 keep,
                 ONLY_WORDS[only],
-                lambda d: fix_for_decision(d, suggestions.get(origin_of(d.url) or "")),
+                lambda d: fix_blocks_for_decision(d, suggestions.get(origin_of(d.url) or "")),
             )
     _report_problems(problems, notes)
     if problems:
@@ -95,32 +96,47 @@ def run_analyze(args: argparse.Namespace) -> ExitStatus:
     return ExitStatus.BLOCKED if blocked else ExitStatus.OK
 
 
+def _backend_origin(typed: str) -> str:
+    """The origin a user means by `localhost:8000`, `http://localhost:8000/` or
+    `HTTP://localhost:80`: scheme (http when none), host and port, default port dropped."""
+    from ..engine.origins import origin_of
+
+    text = typed.strip()
+    return origin_of(text if "://" in text else f"http://{text}") or text.rstrip("/")
+
+
 def run_fix(args: argparse.Namespace) -> ExitStatus:
-    from ..fix import suggestions_for
-    from ..output.fix import fix_panel, suggestion_record
+    from ..fix import group_by_backend, suggest_backends
+    from ..output.fix import print_fix, print_nothing_blocked, python_source, suggestion_record
 
     problems: list[CaptureError] = []
     notes: list[CaptureNote] = []
     paths = _capture_paths(args)
     with reading_progress(paths) as progress:
-        suggestions = suggestions_for(judge_captures(paths, problems, progress, notes))
+        backends = group_by_backend(judge_captures(paths, problems, progress, notes))
     if args.backend:
-        wanted = args.backend.rstrip("/")
-        suggestions = {k: v for k, v in suggestions.items() if k == wanted}
-        if not suggestions:
-            print(f"cors-inspector: nothing blocked for backend {wanted}", file=sys.stderr)
+        wanted = _backend_origin(args.backend)
+        if wanted not in backends:
+            _report_problems(problems, notes)
+            seen = ", ".join(backends) or "none"
+            raise CliError(f"no backend {wanted} in the capture; backends seen: {seen}")
+        backends = {wanted: backends[wanted]}
+    suggestions = suggest_backends(backends, hidden=True)
     if args.format == "json":
         records = [suggestion_record(s) for s in suggestions.values()]
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
+    elif args.format == "python":
+        sys.stdout.write(python_source(suggestions.values()))
     else:
         from rich.console import Console
 
         console = Console()
-        if not suggestions:
-            console.print("Nothing blocked: no fix needed.")
-        for suggestion in suggestions.values():
-            console.print(fix_panel(suggestion))
+        needed = [s for s in suggestions.values() if s.needed]
+        for suggestion in needed:
+            print_fix(console, suggestion)
+        if not needed and not problems:  # an unreadable file gets its error, not a verdict
+            print_nothing_blocked(console, suggestions.values())
     _report_problems(problems, notes)
     if problems:
         return ExitStatus.UNREADABLE

@@ -94,9 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fix.add_argument(
         "--format",
-        choices=("text", "json"),
+        choices=("text", "json", "python"),
         default="text",
-        help="text (default) or json: one object per backend",
+        help="text (default), json (one object per backend) or python (just the code, one "
+        "block per backend under a comment, for > fix.py)",
     )
     proxy = add_command(
         commands,

@@ -69,6 +69,14 @@ SAFELISTED_RESPONSE_HEADERS = frozenset(
 )
 # "Forbidden response-header name": never exposed, whatever the server says.
 FORBIDDEN_RESPONSE_HEADERS = frozenset({"set-cookie", "set-cookie2"})
+# Response headers pages commonly read, besides any `x-...` header (never `date`, `server`).
+_READ_BY_PAGES = frozenset({"content-disposition", "content-range", "etag", "link", "retry-after"})
+
+
+def read_by_pages(name: str) -> bool:
+    """Whether a page plausibly reads this (lower-case) response header from script."""
+    return name.startswith("x-") or name in _READ_BY_PAGES
+
 
 SAFELISTED_CONTENT_TYPES = frozenset(
     {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}

@@ -1,7 +1,7 @@
 """From decisions to the CORSMiddleware change that makes them pass, proven by Starlette."""
 
 from .observe import Backend, Observation, group_by_backend
-from .service import suggestions_for
+from .service import suggest_backends, suggestions_for
 from .suggest import Suggestion, suggest
 from .verify import Verification, verify
 
@@ -12,6 +12,7 @@ __all__ = [
     "Verification",
     "group_by_backend",
     "suggest",
+    "suggest_backends",
     "suggestions_for",
     "verify",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -10,6 +11,8 @@ ALWAYS_ALLOWED_HEADERS = frozenset(
     {"accept", "accept-language", "content-language", "content-type"}
 )
 STARLETTE_DEFAULT_MAX_AGE = 600
+# FastAPI's `fastapi.middleware.cors` re-exports this class: the one import works for both.
+IMPORT_LINE = "from starlette.middleware.cors import CORSMiddleware"
 
 
 @dataclass
@@ -37,10 +40,21 @@ class CorsConfig:
             if getattr(self, f.name) != getattr(defaults, f.name)
         }
 
-    def to_python(self) -> str:
+    def to_python(self, offered_expose: Sequence[str] = ()) -> str:
+        """The call, one argument a line. `offered_expose`: headers the page cannot read,
+        offered as a commented-out expose_headers line (the wire cannot show a script
+        reading them, so they are never exposed by default)."""
         lines = ["app.add_middleware(", "    CORSMiddleware,"]
         for name, value in self.kwargs().items():
             lines.append(f"    {name}={_literal(value)},")
+        offered = [h for h in offered_expose if h not in self.expose_headers]
+        if offered:
+            wider = _literal([*self.expose_headers, *offered])
+            instead = " instead of the line above" if self.expose_headers else ""
+            them = "it" if len(offered) == 1 else "them"
+            lines.append(
+                f"    # expose_headers={wider},  # uncomment{instead} if the page reads {them}"
+            )
         lines.append(")")
         return "\n".join(lines)
 

@@ -9,12 +9,10 @@ from ..engine.cors_check import header_values
 from ..engine.decision import Decision
 from ..engine.exchange import Exchange, Headers
 from ..engine.origins import origin_of
-from ..engine.safelists import SAFELISTED_METHODS, page_unsafe_headers
+from ..engine.safelists import SAFELISTED_METHODS, page_unsafe_headers, read_by_pages
 
 # Methods a page may write in any case and mean the standard one (Fetch upper-cases only six).
 _KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "QUERY"})
-# Response headers a page commonly reads, besides any `x-...` header.
-_READ_BY_PAGES = frozenset({"content-disposition", "content-range", "etag", "link", "retry-after"})
 
 
 @dataclass(slots=True)
@@ -67,7 +65,7 @@ def _wanted(response_headers: Headers, readable: list[str] | None) -> list[str]:
     return [
         name
         for name in response_headers.names()
-        if name not in readable_names and (name.startswith("x-") or name in _READ_BY_PAGES)
+        if name not in readable_names and read_by_pages(name)
     ]
 
 

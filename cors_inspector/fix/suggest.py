@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from starlette.middleware.cors import ALL_METHODS
+
 from ..engine.cors_check import ACAC, ACAH, ACAM, ACAO, ACEH, ACMA
+from ..engine.exchange import Exchange
 from ..engine.origins import origin_of, url_parts
 from ..engine.preflight import parse_max_age
 from ..engine.safelists import (
@@ -18,7 +21,13 @@ from ..engine.safelists import (
     SAFELISTED_RESPONSE_HEADERS,
     parse_token_list,
 )
-from .config import ALWAYS_ALLOWED_HEADERS, STARLETTE_DEFAULT_MAX_AGE, CorsConfig, display_header
+from .config import (
+    ALWAYS_ALLOWED_HEADERS,
+    IMPORT_LINE,
+    STARLETTE_DEFAULT_MAX_AGE,
+    CorsConfig,
+    display_header,
+)
 from .diagnose import Lookalike, Risk, diagnose, risks
 from .observe import Backend, Observation, needs_preflight, page_method
 from .verify import Verification, verify
@@ -39,6 +48,32 @@ class Suggestion:
     # Requests allowed as captured that the browser blocks if the page sends credentials (the
     # wire could not tell): the configuration for that case, verified with credentials.
     if_credentials: Suggestion | None = None
+    # Response headers a page may want that script cannot read (display-cased): never exposed
+    # by default (the wire cannot show a script reading them), offered as a commented line.
+    hidden_headers: list[str] = field(default_factory=list)
+    # Whether Starlette, with hidden_headers exposed too, lets script read them (None: none).
+    exposing_verified: bool | None = None
+
+    @property
+    def observations(self) -> list[Observation]:
+        """Every request of the backend: those verified, then those no setting can fix."""
+        checked = [c.observation for c in self.verification.checks] if self.verification else []
+        return checked + self.uncovered
+
+    @property
+    def needed(self) -> bool:
+        """Whether something is blocked, or would be with credentials (else: only headers
+        script cannot read)."""
+        return self.if_credentials is not None or any(o.blocked for o in self.observations)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the suggestion differs from what the responses show today."""
+        return self.current is None or self.config.kwargs() != self.current.kwargs()
+
+    def to_python(self) -> str:
+        """The configuration to paste: the import, the call, hidden headers commented out."""
+        return f"{IMPORT_LINE}\n\n{self.config.to_python(self.hidden_headers)}"
 
     def lookalike_of(self, observation: Observation) -> Lookalike | None:
         return next((found for seen, found in self.lookalikes if seen is observation), None)
@@ -49,6 +84,29 @@ def _sorted_methods(methods: set[str]) -> list[str]:
     return known + sorted(methods - set(_METHOD_ORDER))
 
 
+def _echoed_headers(preflight: Exchange) -> bool | None:
+    """Whether a preflight's answer echoes the headers it asked for (Starlette's
+    allow_headers=["*"]): True, False (it lists others), None (it cannot tell)."""
+    response = preflight.response
+    if response is None or not any(
+        n.startswith("access-control-") for n in response.headers.names()
+    ):
+        return None  # no CORS layer answered it
+    asked = {
+        h.lower()
+        for h in parse_token_list(preflight.request.headers.get("access-control-request-headers"))[
+            0
+        ]
+    }
+    answer = response.headers.get(ACAH)
+    if answer is None:
+        return None if not asked else False
+    answered = {h.lower() for h in parse_token_list(answer)[0]}
+    if "*" in answered:
+        return True
+    return answered == asked if asked else False
+
+
 def current_config(backend: Backend) -> CorsConfig | None:
     """The configuration the server's CORS headers reveal (Starlette's preflight answers
     list allow_methods, allow_headers, max_age and credentials as configured)."""
@@ -57,6 +115,7 @@ def current_config(backend: Backend) -> CorsConfig | None:
     origins: set[str] = set()
     methods: set[str] = set()
     headers: set[str] = set()
+    echoes: list[bool] = []
     exposed: set[str] = set()
     max_ages: list[int] = []
     for observation in backend.observations:
@@ -73,8 +132,12 @@ def current_config(backend: Backend) -> CorsConfig | None:
             if values.get(ACAC) == "true":
                 seen = config.allow_credentials = True
             if exchange is observation.preflight:
+                # A preflight refused for its origin still shows the rest of the settings.
+                seen = seen or ACAM in values or ACAH in values
                 methods.update(parse_token_list(values.get(ACAM))[0])
                 headers.update(name.lower() for name in parse_token_list(values.get(ACAH))[0])
+                if (echoed := _echoed_headers(exchange)) is not None:
+                    echoes.append(echoed)
                 if ACMA in values:
                     max_ages.append(parse_max_age(values.get(ACMA)))
             else:
@@ -82,12 +145,19 @@ def current_config(backend: Backend) -> CorsConfig | None:
     if not seen:
         return None
     config.allow_origins = ["*"] if "*" in origins else sorted(origins)
-    # `*` is Starlette's shorthand (expanded, or echoed for headers): list names instead.
+    # Starlette expands allow_methods=["*"] into ALL_METHODS and answers allow_headers=["*"]
+    # by echoing the requested headers: a server seen doing so keeps its `*`.
     named_methods = {page_method(m) for m in methods if m != "*"}
-    config.allow_methods = _sorted_methods(named_methods) if named_methods else ["GET"]
-    config.allow_headers = sorted(
-        display_header(h) for h in headers - ALWAYS_ALLOWED_HEADERS - {"*"}
-    )
+    if "*" in methods or named_methods >= set(ALL_METHODS):
+        config.allow_methods = ["*"]
+    else:
+        config.allow_methods = _sorted_methods(named_methods) if named_methods else ["GET"]
+    if echoes and all(echoes):
+        config.allow_headers = ["*"]
+    else:
+        config.allow_headers = sorted(
+            display_header(h) for h in headers - ALWAYS_ALLOWED_HEADERS - {"*"}
+        )
     if max_ages:
         config.max_age = max(max_ages)
     config.expose_headers = sorted(display_header(h) for h in exposed)
@@ -154,30 +224,27 @@ def _suggest(backend: Backend) -> Suggestion:
     else:
         config.allow_origin_regex, config.allow_origins = _origin_regex(sorted(origins))
 
+    # Only what must change: `*` (every method, every header) already allows anything more.
     methods = set(current.allow_methods if current else ["GET"])
-    for observation in observations:
-        if needs_preflight(observation):
-            methods.add(page_method(observation.method))
-    config.allow_methods = _sorted_methods(methods)
+    if "*" not in methods:
+        methods.update(page_method(o.method) for o in observations if needs_preflight(o))
+    config.allow_methods = ["*"] if "*" in methods else _sorted_methods(methods)
 
     headers = {h.lower() for h in (current.allow_headers if current else [])}
-    for observation in observations:
-        headers.update(observation.request_headers)
+    if "*" not in headers:
+        for observation in observations:
+            headers.update(observation.request_headers)
     config.allow_headers = sorted(display_header(h) for h in headers - ALWAYS_ALLOWED_HEADERS)
     config.allow_credentials = credentials
 
+    # What the server exposes today stays; nothing is added (see hidden_headers).
     exposed = {h.lower() for h in (current.expose_headers if current else [])}
-    for observation in observations:
-        exposed.update(observation.wanted_exposed)
-    exposed -= SAFELISTED_RESPONSE_HEADERS | FORBIDDEN_RESPONSE_HEADERS
     if credentials:
-        exposed.discard("*")
+        exposed.discard("*")  # a literal name, not a wildcard, for credentialed requests
     config.expose_headers = sorted(display_header(h) for h in exposed)
-    if any(o.wanted_exposed for o in observations):
-        suggestion.notes.append(
-            "expose_headers lists the custom response headers script could not read; keep only "
-            "those the page reads."
-        )
+    hidden = {h for o in observations for h in o.wanted_exposed} - exposed
+    hidden -= SAFELISTED_RESPONSE_HEADERS | FORBIDDEN_RESPONSE_HEADERS
+    suggestion.hidden_headers = sorted(display_header(h) for h in hidden)
     config.max_age = current.max_age if current else STARLETTE_DEFAULT_MAX_AGE
     config.allow_private_network = any(o.private_network for o in observations)
     if config.allow_private_network:
@@ -185,5 +252,22 @@ def _suggest(backend: Backend) -> Suggestion:
     fixable = {id(seen) for seen, found in suggestion.lookalikes if found.cors_change_helps}
     unfixable = {id(seen) for seen, _ in suggestion.lookalikes} - fixable
     suggestion.uncovered = [o for o in observations if id(o) in unfixable]
-    suggestion.verification = verify(config, [o for o in observations if id(o) not in unfixable])
+    covered = [o for o in observations if id(o) not in unfixable]
+    suggestion.verification = verify(config, covered)
+    if suggestion.hidden_headers:
+        suggestion.exposing_verified = _exposing_works(config, covered, hidden)
     return suggestion
+
+
+def _exposing_works(config: CorsConfig, observations: list[Observation], hidden: set[str]) -> bool:
+    """Whether, with the offered expose_headers line uncommented, everything still passes and
+    script can read every hidden header on the responses that carry it."""
+    wider = replace(
+        config, expose_headers=config.expose_headers + sorted(display_header(h) for h in hidden)
+    )
+    result = verify(wider, observations)
+    return result.ok and all(
+        hidden.intersection(check.observation.wanted_exposed)
+        <= set(check.decisions[-1].readable_headers or ())
+        for check in result.checks
+    )

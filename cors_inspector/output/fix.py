@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
-from rich.syntax import Syntax
 from rich.text import Text
 
 from ..engine import Decision
 from ..fix import Suggestion
-from ..fix.config import CorsConfig
+from .code import Block, Code, print_blocks
 
 RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
 
@@ -32,9 +32,10 @@ def verification_line(suggestion: Suggestion) -> Text:
         after_page = f" once the page sends {', '.join(sorted(set(page_methods)))}" * bool(
             page_methods
         )
+        every = f"all {total} requests pass" if total != 1 else "the 1 request passes"
         return Text(
-            f"✔ verified with Starlette {verification.starlette_version}: all {total} requests "
-            f"pass{after_page} ({was_blocked} {'was' if was_blocked == 1 else 'were'} blocked)",
+            f"✔ verified with Starlette {verification.starlette_version}: {every}"
+            f"{after_page} ({was_blocked} {'was' if was_blocked == 1 else 'were'} blocked)",
             style="green",
         )
     text = Text(
@@ -49,13 +50,34 @@ def verification_line(suggestion: Suggestion) -> Text:
     return text
 
 
-def config_syntax(config: CorsConfig) -> Syntax:
-    return Syntax(config.to_python(), "python", theme="ansi_dark", background_color="default")
+def _requests(count: int) -> str:
+    return f"{count} request{'s' if count != 1 else ''}"
 
 
-def fix_panel(suggestion: Suggestion) -> Panel:
-    observations = suggestion.verification.checks if suggestion.verification else []
-    parts: list[RenderableType] = []
+def hidden_line(suggestion: Suggestion) -> Text | None:
+    """The headers script cannot read, and how to expose them (never done by default)."""
+    if not suggestion.hidden_headers:
+        return None
+    names = ", ".join(suggestion.hidden_headers)
+    them = "it" if len(suggestion.hidden_headers) == 1 else "them"
+    proof = {
+        True: f" (✔ verified with Starlette: uncommented, script can read {them})",
+        False: " (✘ Starlette does not let script read them even then)",
+        None: "",
+    }[suggestion.exposing_verified]
+    return Text(
+        f"Hidden from script: {names}. Nothing on the wire shows whether the page reads "
+        f"{them}, so the fix does not expose {them}: if it does, uncomment the expose_headers "
+        f"line{proof}.",
+        style="yellow",
+    )
+
+
+def fix_blocks(suggestion: Suggestion) -> list[Block]:
+    """One backend's fix: what the responses show now, the change, its proof, the rest."""
+    checked = suggestion.verification.checks if suggestion.verification else []
+    blocked = any(o.blocked for o in suggestion.observations)
+    parts: list[Block] = []
     if suggestion.current is None:
         parts.append(
             Text(
@@ -66,8 +88,9 @@ def fix_panel(suggestion: Suggestion) -> Panel:
         )
     else:
         parts.append(Text("Now, as the responses show it:", style="dim"))
-        parts.append(config_syntax(suggestion.current))
-    if observations:
+        offered = () if suggestion.changed else suggestion.hidden_headers
+        parts.append(Code(suggestion.current.to_python(offered)))
+    if checked and suggestion.changed:
         parts.append(
             Text(
                 "Suggested (paste after every other add_middleware call, so CORS is "
@@ -75,8 +98,12 @@ def fix_panel(suggestion: Suggestion) -> Panel:
                 style="bold",
             )
         )
-        parts.append(config_syntax(suggestion.config))
+        parts.append(Code(suggestion.to_python()))
+    elif blocked:
+        parts.append(Text("Suggested: no change to CORSMiddleware; see below.", style="bold"))
     parts.append(verification_line(suggestion))
+    if (hidden := hidden_line(suggestion)) is not None:
+        parts.append(hidden)
     parts.extend(credentialed_case(suggestion))
     shown: set[str] = set()
     for observation, lookalike in suggestion.lookalikes:
@@ -94,55 +121,133 @@ def fix_panel(suggestion: Suggestion) -> Panel:
                 style=RISK_STYLE[risk.severity],
             )
         )
-    for note in suggestion.notes if observations else ():
+    for note in suggestion.notes if checked else ():
         parts.append(Text(f"Note: {note}", style="dim"))
-    title = f"Fix for {suggestion.backend} ({len(observations)} requests checked)"
-    return Panel(Group(*parts), title=title, title_align="left", border_style="cyan")
+    return parts
 
 
-def credentialed_case(suggestion: Suggestion) -> list[RenderableType]:
-    """The configuration for requests that pass only while the page sends no credentials."""
+def fix_title(suggestion: Suggestion) -> str:
+    checks = suggestion.verification.checks if suggestion.verification else []
+    return f"Fix for {suggestion.backend} ({_requests(len(checks))} checked)"
+
+
+def fix_panel(suggestion: Suggestion) -> Panel:
+    """The fix in a box, for a widget that scrolls (the TUI); terminals get print_fix."""
+    return Panel(
+        Group(*fix_blocks(suggestion)),
+        title=fix_title(suggestion),
+        title_align="left",
+        border_style="cyan",
+    )
+
+
+def print_fix(console: Console, suggestion: Suggestion) -> None:
+    """The fix for a terminal or a pipe: its code unboxed and whole, ready to paste."""
+    console.print(Text(fix_title(suggestion), style="bold cyan"))
+    print_blocks(console, fix_blocks(suggestion))
+    console.print()
+
+
+def print_nothing_blocked(console: Console, suggestions: Iterable[Suggestion]) -> None:
+    """`fix` when nothing is blocked: the headers script cannot read, and how to expose them."""
+    hidden = [s for s in suggestions if s.hidden_headers]
+    if not hidden:
+        console.print("Nothing blocked: no fix needed.")
+        return
+    for suggestion in hidden:
+        names = ", ".join(suggestion.hidden_headers)
+        console.print(
+            Text(
+                f"Nothing blocked, but these headers are hidden from script: {names} "
+                f"({suggestion.backend}).",
+                style="bold yellow",
+            )
+        )
+        print_fix(console, suggestion)
+
+
+def credentialed_case(suggestion: Suggestion, alone: bool = False) -> list[Block]:
+    """The configuration for requests that pass only while the page sends no credentials;
+    `alone`: not under the suggestion's own configuration (one request of `analyze`)."""
     alternative = suggestion.if_credentials
     if alternative is None:
         return []
     checks = alternative.verification.checks if alternative.verification else []
     count = sum(1 for c in checks if c.observation.decision.verdict_if_credentials == "blocked")
+    intro = (
+        f"\nIf the page sends credentials (fetch `credentials: 'include'`, XHR "
+        f"`withCredentials`), {_requests(count)} allowed here would be blocked; "
+    )
+    if not alone and _same_change(alternative, suggestion):
+        intro += "the configuration above covers that case too:"
+        return [Text(intro, style="bold yellow"), verification_line(alternative)]
     return [
-        Text(
-            f"\nIf the page sends credentials (fetch `credentials: 'include'`, XHR "
-            f"`withCredentials`), {count} request{'s' if count != 1 else ''} allowed here "
-            "would be blocked; then use:",
-            style="bold yellow",
-        ),
-        config_syntax(alternative.config),
+        Text(intro + "then use:", style="bold yellow"),
+        Code(alternative.to_python()),
         verification_line(alternative),
     ]
 
 
-def fix_for_decision(decision: Decision, suggestion: Suggestion | None) -> RenderableType | None:
+def _same_change(alternative: Suggestion, suggestion: Suggestion) -> bool:
+    return suggestion.changed and alternative.config == suggestion.config
+
+
+def fix_blocks_for_decision(decision: Decision, suggestion: Suggestion | None) -> list[Block]:
     """What to change for one blocked request: its look-alike's fix, or the backend's config."""
     if suggestion is None:
-        return None
+        return []
     if decision.verdict != "blocked":  # blocked only if the page sends credentials
-        return Group(*credentialed_case(suggestion)) if suggestion.if_credentials else None
+        return credentialed_case(suggestion, alone=True)
+    change: list[Block] = [Code(suggestion.to_python())] * suggestion.changed
     for observation, lookalike in suggestion.lookalikes:
         exchanges = (observation.preflight, observation.actual)
         if observation.decision is decision or any(
             e is not None and e.id == decision.flow_id for e in exchanges
         ):
             heading = "Diagnosis" if lookalike.cors_change_helps else "Not a CORS setting"
-            body: list[RenderableType] = [
+            body: list[Block] = [
                 Text(f"{heading}: {lookalike.title}", style="bold yellow"),
                 Text(lookalike.fix),
             ]
             if lookalike.cors_change_helps:
-                body += [config_syntax(suggestion.config), verification_line(suggestion)]
-            return Group(*body)
-    return Group(
+                body += [*change, verification_line(suggestion)]
+            return body
+    return [
         Text(f"Fix for {suggestion.backend}:", style="bold"),
-        config_syntax(suggestion.config),
+        *change,
         verification_line(suggestion),
-    )
+    ]
+
+
+def fix_for_decision(decision: Decision, suggestion: Suggestion | None) -> RenderableType | None:
+    """fix_blocks_for_decision as one renderable, for a widget (the TUI)."""
+    blocks = fix_blocks_for_decision(decision, suggestion)
+    return Group(*blocks) if blocks else None
+
+
+def python_source(suggestions: Iterable[Suggestion]) -> str:
+    """`fix --format python`: one block per backend (and per credentialed case), each under
+    a comment naming it and saying whether Starlette verified it."""
+    blocks = []
+    for suggestion in suggestions:
+        cases = [(suggestion, "")]
+        if suggestion.if_credentials is not None and not _same_change(
+            suggestion.if_credentials, suggestion
+        ):
+            cases.append((suggestion.if_credentials, ", if the page sends credentials"))
+        for case, which in cases:
+            code = case.to_python()
+            if case.changed and case.verification and case.verification.checks:
+                status = verification_line(case).plain.splitlines()[0]
+            elif any(o.blocked for o in case.observations):
+                status = "no CORSMiddleware change fixes what was blocked (`cors-inspector fix`)"
+                code = ""
+            else:
+                status = "nothing blocked; the configuration the responses show"
+            if case.hidden_headers:
+                status += f"\n# hidden from script: {', '.join(case.hidden_headers)}"
+            blocks.append(f"# {case.backend}{which}: {status}\n{code}".rstrip() + "\n")
+    return "\n\n".join(blocks) if blocks else "# Nothing blocked: no fix needed.\n"
 
 
 def suggestion_record(suggestion: Suggestion) -> dict[str, Any]:
@@ -179,6 +284,10 @@ def suggestion_record(suggestion: Suggestion) -> dict[str, Any]:
         ],
         "risks": [asdict(risk) for risk in suggestion.risks],
         "notes": suggestion.notes,
+        "changed": suggestion.changed,
+        "hidden_headers": suggestion.hidden_headers,
+        "exposing_verified": suggestion.exposing_verified,
+        "code": suggestion.to_python(),
         "if_credentials": (
             suggestion_record(suggestion.if_credentials) if suggestion.if_credentials else None
         ),

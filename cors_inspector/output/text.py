@@ -13,6 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine.decision import Decision
+from ..engine.safelists import read_by_pages
+from .code import Block, print_blocks
 from .styles import (
     IF_CREDENTIALS_STYLE,
     IF_CREDENTIALS_WORDS,
@@ -62,7 +64,7 @@ def trace_table(decision: Decision, palette: Palette | None = None) -> Table:
     return table
 
 
-def blocked_panel(decision: Decision, fix: RenderableType | None = None) -> Panel:
+def blocked_panel(decision: Decision) -> Panel:
     """Why a request was blocked, or (yellow) why it would be with credentials."""
     parts: list[RenderableType] = [Text(decision.explanation)]
     if decision.console_message:
@@ -82,9 +84,6 @@ def blocked_panel(decision: Decision, fix: RenderableType | None = None) -> Pane
     )
     parts.append(Text(""))
     parts.append(trace_table(decision))
-    if fix is not None:
-        parts.append(Text(""))
-        parts.append(fix)
     where = f"{escape(decision.method)} {escape(decision.url)}"
     if decision.verdict != "blocked":
         symbol, style = IF_CREDENTIALS_STYLE
@@ -92,6 +91,25 @@ def blocked_panel(decision: Decision, fix: RenderableType | None = None) -> Pane
         return Panel(Group(*parts), title=title, title_align="left", border_style=style)
     title = f"[bold red]✘ {escape(decision.reason or 'blocked')}[/] {where}"
     return Panel(Group(*parts), title=title, title_align="left", border_style="red")
+
+
+def hidden_panel(decision: Decision) -> Panel | None:
+    """For an allowed response with a header a page may read that script cannot: which
+    headers script reads and which it does not (the CORS check passed, silently)."""
+    hidden = decision.hidden_headers or []
+    if decision.verdict != "allowed" or not any(read_by_pages(name) for name in hidden):
+        return None
+    readable = ", ".join(decision.readable_headers or []) or "none"
+    shown = ", ".join(h for h in hidden if not h.startswith("access-control-"))
+    where = f"{decision.method} {decision.url}"
+    body = Text(f"{where}\nScript can read: {readable}\nHidden from script: {shown}\n")
+    body.append(
+        "Only CORS-safelisted headers and those listed in Access-Control-Expose-Headers are "
+        "readable; if the page reads one of these, expose it (cors-inspector fix shows how).",
+        style="dim",
+    )
+    title = "[yellow]✔ allowed, headers hidden from script[/]"
+    return Panel(body, title=title, title_align="left", border_style="yellow")
 
 
 def summary_line(decisions: Sequence[Decision], shown: str = "") -> Text:
@@ -115,16 +133,20 @@ def print_report(
     everything: Sequence[Decision],
     keep: Callable[[Decision], bool],
     kept: str,
-    fix_for: Callable[[Decision], RenderableType | None] = lambda decision: None,
+    fix_for: Callable[[Decision], Sequence[Block]] = lambda decision: (),
 ) -> None:
-    """The requests `keep` keeps (`kept` names them), each blocked one explained, then the
+    """The requests `keep` keeps (`kept` names them), each blocked one explained with its fix
+    (code printed whole, outside the panel), those with hidden headers said so, then the
     counts over everything."""
     decisions = [decision for decision in everything if keep(decision)]
     if decisions:
         console.print(decisions_table(decisions))
     for decision in decisions:
         if decision.verdict == "blocked" or decision.verdict_if_credentials == "blocked":
-            console.print(blocked_panel(decision, fix_for(decision)))
+            console.print(blocked_panel(decision))
+            print_blocks(console, fix_for(decision))
+        elif (hidden := hidden_panel(decision)) is not None:
+            console.print(hidden)
     left_out = len(everything) - len(decisions)
     shown = f"{len(decisions)} shown: {kept}; --only all for every request" if left_out else ""
     console.print(summary_line(everything, shown))

@@ -1,6 +1,7 @@
 """The fix suggester: merged, minimal, never insecure, and proven by the real Starlette."""
 
 import starlette
+import starlette.middleware.cors
 
 from cors_inspector.engine import Analyzer
 from cors_inspector.fix import group_by_backend, suggest, verify
@@ -12,6 +13,8 @@ ACAO = "Access-Control-Allow-Origin"
 ACAC = "Access-Control-Allow-Credentials"
 ACAM = "Access-Control-Allow-Methods"
 ACAH = "Access-Control-Allow-Headers"
+# What Starlette answers for allow_headers=[...]: the list, plus the four it always allows.
+STARLETTE_LISTED = "Accept, Accept-Language, Content-Language, Content-Type"
 
 
 def suggestion_for(*exchanges):
@@ -40,7 +43,7 @@ def test_merges_everything_seen_for_the_backend_and_keeps_what_works():
     s = suggestion_for(
         preflight(
             "DELETE",
-            {ACAO: PAGE, ACAM: "GET, PUT", ACAH: "x-token"},
+            {ACAO: PAGE, ACAM: "GET, PUT", ACAH: f"{STARLETTE_LISTED}, X-Token"},
             status=200,
             request_headers="x-token",
             at=1,
@@ -176,3 +179,59 @@ def test_config_renders_lists_never_strings():
         '    allow_origin_regex=r"^https://x\\.y$",\n'
         ")"
     )
+
+
+def test_a_server_on_every_method_and_header_keeps_its_stars():
+    # What Starlette answers for allow_methods=["*"], allow_headers=["*"]: every method of
+    # its version, and the requested headers echoed.
+    every = ", ".join(starlette.middleware.cors.ALL_METHODS)
+    s = suggestion_for(
+        preflight("PUT", {ACAM: every, ACAH: "x-token"}, status=400, request_headers="x-token"),
+    )
+    assert s.current.allow_methods == ["*"] and s.current.allow_headers == ["*"]
+    assert s.config.allow_methods == ["*"] and s.config.allow_headers == ["*"]
+    assert "QUERY" not in s.to_python()
+    assert s.verification.ok
+
+
+def test_a_listed_header_set_is_not_mistaken_for_an_echo():
+    s = suggestion_for(
+        preflight(
+            "PUT",
+            {ACAO: PAGE, ACAM: "GET", ACAH: f"{STARLETTE_LISTED}, X-Token"},
+            request_headers="x-token",
+            at=1,
+        ),
+        preflight("PUT", {ACAO: PAGE, ACAM: "GET"}, request_headers="x-other", at=2),
+    )
+    assert s.config.allow_headers == ["X-Other", "X-Token"]
+    assert s.config.allow_methods == ["GET", "PUT"]
+
+
+def test_hidden_headers_are_offered_commented_out_never_exposed():
+    s = suggestion_for(
+        cors_get({"X-Total-Count": "5", "Date": "today"}, url=f"{API}/a", at=1),
+    )
+    assert s.config.expose_headers == []
+    assert s.hidden_headers == ["X-Total-Count"]  # `Date`: no page reads it
+    code = s.to_python()
+    assert code.startswith("from starlette.middleware.cors import CORSMiddleware\n\n")
+    assert '    # expose_headers=["X-Total-Count"],  # uncomment if the page reads it\n)' in code
+    assert s.exposing_verified  # uncommented, Starlette lets script read it
+    assert s.verification.ok
+
+
+def test_no_suggestion_equal_to_now_is_printed():
+    import io
+
+    from rich.console import Console
+
+    from cors_inspector.output.fix import print_fix
+
+    s = suggestion_for(preflight("patch", {ACAO: PAGE, ACAM: "GET, PATCH"}))
+    assert not s.changed
+    out = io.StringIO()
+    print_fix(Console(file=out, width=100), s)
+    assert "Now, as the responses show it:" in out.getvalue()
+    assert "Suggested: no change to CORSMiddleware" in out.getvalue()
+    assert out.getvalue().count("app.add_middleware(") == 1
