@@ -231,7 +231,7 @@ class CorsInspector:
                 if verification and verification.ok
                 else "NOT verified: some requests still fail"
             )
-            texts.append(f"# {backend} ({verified})\n{suggestion.config.to_python()}")
+            texts.append(f"# {backend} ({verified})\n{suggestion.to_python()}")
         return "\n\n".join(texts)
 
     @command.command("cors.export")

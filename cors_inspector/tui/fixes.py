@@ -85,7 +85,7 @@ def fix_file_text(suggestion: Suggestion) -> str:
     return (
         f"# CORSMiddleware for {suggestion.backend}, suggested by cors-inspector\n"
         f"# {verification_line(suggestion).plain.splitlines()[0]}\n"
-        f"{suggestion.config.to_python()}\n"
+        f"{suggestion.to_python()}\n"
     )
 
 

@@ -176,7 +176,7 @@ async def test_the_fix_is_computed_when_asked_for_and_copied():
         assert "app.add_middleware(" in fix and "verified with Starlette" in fix
         await pilot.press("y")
         backend = backend_of(decision)
-        expected = suggestions_for(decisions("method-not-allowed"))[backend].config.to_python()
+        expected = suggestions_for(decisions("method-not-allowed"))[backend].to_python()
         assert app.clipboard == expected
         assert '"DELETE"' in app.clipboard  # the method the preflight was refused
 
@@ -257,7 +257,8 @@ async def test_summary_screen_counts_and_fix_per_backend():
         assert "Fix for http://localhost:" in first and "verified with Starlette" in first
         assert "Nothing blocked" in text_of(summaries[1].content)
         await pilot.press("y")  # acts on the backend in focus
-        assert app.clipboard.startswith("app.add_middleware(")
+        assert app.clipboard.startswith("from starlette.middleware.cors import CORSMiddleware")
+        assert "app.add_middleware(" in app.clipboard
         await pilot.press("escape")
         assert not isinstance(app.screen, SummaryScreen)
 

@@ -43,7 +43,7 @@ class FixActionsScreen(Screen[None]):
     def action_copy_fix(self) -> None:
         suggestion = self._ready_suggestion()
         if suggestion is not None:
-            self.app.copy_to_clipboard(suggestion.config.to_python())
+            self.app.copy_to_clipboard(suggestion.to_python())
             self.notify(f"Copied the CORSMiddleware configuration for {suggestion.backend}.")
 
     def action_save_fix(self) -> None:
