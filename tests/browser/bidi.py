@@ -7,6 +7,7 @@ order for the caller to wait on (``wait_for``), each with a deadline.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import subprocess
@@ -72,7 +73,9 @@ class BiDi:
         self._next_id += 1
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[self._next_id] = future
-        await self._connection.send(json.dumps({"id": self._next_id, "method": method, "params": params}))
+        await self._connection.send(
+            json.dumps({"id": self._next_id, "method": method, "params": params})
+        )
         message = await future
         if message.get("type") == "error":
             raise BiDiError(f"{method}: {message.get('error')}: {message.get('message')}")
@@ -118,9 +121,7 @@ class BiDi:
         return True
 
     async def close(self) -> None:
-        try:
+        with contextlib.suppress(BiDiError, TimeoutError, websockets.ConnectionClosed):
             await asyncio.wait_for(self.command("session.end", {}), 5)
-        except (BiDiError, TimeoutError, websockets.ConnectionClosed):
-            pass
         await self._connection.close()
         self._reader.cancel()

@@ -109,7 +109,7 @@ def case_messages(entries: list[dict[str, Any]], case_id: str) -> list[dict[str,
         text = entry.get("text") or ""
         if text.startswith(BLOCKED) and (named := reason_of(text)):
             reason, url = named
-            if url and case_of(url.strip("‘’")) == case_id:
+            if url and case_of(url.strip("\u2018\u2019")) == case_id:
                 found.append({"reason": reason, "url": url, "text": text})
     return found
 
@@ -188,9 +188,11 @@ def note_cors_checked(records: list[dict[str, Any]], flows: Path) -> None:
     hops: dict[str, list[str]] = {}
     with flows.open("rb") as f:
         for flow in io.FlowReader(f).stream():
-            if isinstance(flow, http.HTTPFlow) and flow.request.method != "OPTIONS":
-                if case_id := case_of(flow.request.url):
-                    hops.setdefault(case_id, []).append(flow.request.url)
+            if not isinstance(flow, http.HTTPFlow):
+                continue
+            preflight = "access-control-request-method" in flow.request.headers
+            if not preflight and (case_id := case_of(flow.request.url)):
+                hops.setdefault(case_id, []).append(flow.request.url)
     for record in records:
         record["cors_checked"] = record["mode"] == "cors" and any(
             origin_of(url) != record["page_origin"] for url in hops.get(record["id"], [])
