@@ -200,9 +200,9 @@ def run_live_tui(args: argparse.Namespace) -> ExitStatus:
 
 
 def run_browser_command(args: argparse.Namespace) -> int:
-    from ..browsers.chromium import run_browser
+    from ..browsers.launch import run_browser
 
-    return run_browser(args.url, args.proxy_host, args.proxy_port, args.headless)
+    return run_browser(args.url, args.proxy_host, args.proxy_port, args.headless, args.firefox)
 
 
 def run_replay(args: argparse.Namespace) -> ExitStatus:

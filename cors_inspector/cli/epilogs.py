@@ -78,9 +78,12 @@ examples:
   cors-inspector                                   terminal 1: the proxy and the TUI
   cors-inspector browser http://localhost:3000     terminal 2: your page, through the proxy
   cors-inspector browser --proxy-port 9090 http://localhost:5173
+  cors-inspector browser --firefox http://localhost:3000
 
-Chromium or Chrome is looked up on the PATH (and in /Applications on macOS). The profile is
-deleted when the browser exits. Without either, it says how to set up Firefox instead.
+Chromium or Chrome is looked up on the PATH (and in /Applications on macOS); with --firefox,
+or when neither is installed, Firefox (firefox-esr or firefox; mitmproxy's certificate is
+added to its profile with certutil, from Debian's libnss3-tools). The profile is deleted
+when the browser exits. Without any of them, it says how to install one.
 """
 
 

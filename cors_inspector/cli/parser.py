@@ -110,10 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     browser = add_command(
         commands,
         "browser",
-        help="start Chromium/Chrome with a throwaway profile pointed at the proxy",
-        description="Start Chromium or Chrome with a throwaway profile that sends everything "
-        "(localhost included) through the proxy and trusts mitmproxy's certificate for that "
-        "profile only. Start the proxy first (cors-inspector, or cors-inspector proxy).",
+        help="start Chromium/Chrome (or Firefox) with a throwaway profile pointed at the proxy",
+        description="Start Chromium or Chrome (Firefox with --firefox, or when neither is "
+        "installed) with a throwaway profile that sends everything (localhost included) "
+        "through the proxy and trusts mitmproxy's certificate for that profile only. Start "
+        "the proxy first (cors-inspector, or cors-inspector proxy).",
         epilog=BROWSER_EPILOG,
     )
     browser.add_argument(
@@ -126,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     browser.add_argument("--proxy-host", default="127.0.0.1", help="default: 127.0.0.1")
     browser.add_argument("--proxy-port", type=port, default=8080, help="default: 8080")
     browser.add_argument("--headless", action="store_true", help="no window (for scripts)")
+    browser.add_argument(
+        "--firefox",
+        action="store_true",
+        help="Firefox (firefox-esr or firefox) even when Chromium is installed",
+    )
     tui = add_command(
         commands,
         "open",

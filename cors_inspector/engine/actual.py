@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import explain
 from .classify import Classification
 from .cors_check import cors_check, redirect_check
 from .decision import Credentials, Decision, Failure, Step
 from .exchange import Exchange
 from .preflight import PreflightResult, preflight_check
 from .preflight_cache import PreflightCache
-from .reasons import CORS_ERRORS
 from .verdicts import allowed, block, decision_for, note_proxy_answer, without_response
 
 Slot = list[Decision | None]  # one decision, filled in when it is final
@@ -30,6 +30,7 @@ class PreflightVerdicts:
     unsafe_headers: list[str]
     without: PreflightResult
     slot: Slot
+    firefox: bool = False  # Firefox's rules (its preflight cache)
     released: bool = False  # paired or settled: no longer waiting
     _with_credentials: PreflightResult | None = None
 
@@ -45,6 +46,7 @@ class PreflightVerdicts:
                 self.method,
                 self.unsafe_headers,
                 True,
+                self.firefox,
             )
         return self._with_credentials
 
@@ -125,8 +127,10 @@ def judge_actual(
     if preflight is not None:
         decision.preflight_id = preflight.exchange.id
         verdicts = preflight.with_credentials if include else preflight.without
+        # Firefox's preflight after a cross-origin redirect carries the page's origin, its
+        # actual request `null` (nsCORSListenerProxy.cpp): each is judged with its own.
         preflight_decision = decide_preflight(
-            preflight.exchange, origin, verdicts, exchange.id, credentials, basis
+            preflight.exchange, preflight.origin, verdicts, exchange.id, credentials, basis
         )
         trace.append(
             Step(
@@ -142,7 +146,7 @@ def judge_actual(
             if not exchange.sent:
                 decision.explanation += " The actual request was never sent."
             return decision, preflight_decision
-        cache.remember(origin, preflight.exchange, verdicts.grant)
+        cache.remember(preflight.origin, preflight.exchange, verdicts.grant)
     elif not exchange.sent:
         return never_sent(decision, exchange, origin, cache), None
     else:
@@ -160,7 +164,7 @@ def judge_actual(
         return decision, preflight_decision
     failure = cors_check(response, origin, include, trace)
     if failure is None and 300 <= response.status < 400:
-        failure = redirect_check(response, trace)
+        failure = redirect_check(response, trace, found.browser == "firefox")
     if failure is not None:
         cache.forget(origin, request.url)
         block(decision, failure, origin)
@@ -197,6 +201,27 @@ def never_sent(
     return decision
 
 
+def too_many_redirects(decision: Decision, redirects: int) -> None:
+    """Fetch HTTP-redirect fetch, step 5: a 21st redirect is a network error. Firefox logs
+    CORSDidNotSucceed for it (and Chromium no CORS error): blocked for Firefox's traffic;
+    for the others, the trace says so."""
+    if decision.verdict != "allowed":
+        return
+    firefox = decision.browser == "firefox"
+    decision.trace.append(
+        Step(
+            "Redirect count",
+            "Fetch: HTTP-redirect fetch, step 5",
+            f"{redirects} redirects followed before this one",
+            "at most 20" + ("" if firefox else " (Firefox: CORSDidNotSucceed)"),
+            "fail" if firefox else "info",
+        )
+    )
+    if firefox:
+        failure = Failure(None, None, explain.too_many_redirects(redirects), "CORSDidNotSucceed")
+        block(decision, failure, decision.origin or "null")
+
+
 def failure_with_credentials(exchange: Exchange, origin: str) -> Failure | None:
     """Why the response would fail the CORS check with credentials where it passes
     without (CORS check steps 3-7: `*` is refused, and ACAC must be `true`)."""
@@ -212,9 +237,7 @@ def mark_undecided(decision: Decision, failure: Failure) -> None:
     """Judged without credentials, saying what credentials would change."""
     decision.verdict_if_credentials = "blocked"
     decision.reason_if_credentials = failure.reason
-    decision.firefox_reason_if_credentials = (
-        failure.firefox_reason or CORS_ERRORS[failure.reason].firefox
-    )
+    decision.firefox_reason_if_credentials = failure.firefox
     decision.credentials_basis = (
         "no Cookie header, and nothing on its connection tells; had the page asked for "
         "credentials ('include') with no cookie stored, the browser would block this: it "

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 from .actual import (
     PreflightVerdicts,
@@ -24,6 +25,7 @@ from .actual import (
     failure_with_credentials,
     judge_actual,
     mark_undecided,
+    too_many_redirects,
 )
 from .classify import Classification, classify
 from .connections import ConnectionModes
@@ -41,6 +43,8 @@ from .verdicts import (
 
 PAIRING_WINDOW = 10.0  # seconds of capture time a preflight waits for its actual request
 MAX_WAITING = 2000  # preflights (and undecided requests) waiting at once, before the oldest goes
+MAX_REDIRECTS = 20  # Fetch: HTTP-redirect fetch, step 5
+REDIRECTS_KEPT = 4096  # redirect targets awaited at once, before the oldest goes
 
 
 @dataclass(slots=True)
@@ -74,6 +78,8 @@ class Analyzer:
         self._connections = ConnectionModes()
         self._undecided: dict[str, list[_Undecided]] = {}  # by connection
         self._undecided_arrivals: deque[_Undecided] = deque()
+        self._redirected_to: dict[str, int] = {}  # a redirect's target URL -> redirects so far
+        self._too_many: dict[str, int] = {}  # flow id -> redirects before its own (> 20 in all)
         self._clock = 0.0
 
     def feed(self, exchange: Exchange) -> list[Decision]:
@@ -87,6 +93,7 @@ class Analyzer:
         if found.kind == "preflight":
             self._hold_preflight(exchange, found, slot)
         elif found.kind == "actual":
+            self._count_redirects(exchange)
             self._judge_actual(exchange, found, slot)
         else:
             self._settle(slot, not_checked(exchange, found))
@@ -110,7 +117,26 @@ class Analyzer:
             self._settle_undecided(self._undecided_arrivals.popleft())
         return self._drain()
 
+    def _count_redirects(self, exchange: Exchange) -> None:
+        """Follow redirect chains: a request to the Location of a redirect is its next hop."""
+        url = exchange.request.url
+        redirects = self._redirected_to.pop(url, 0)
+        response = exchange.response
+        location = response.headers.get("location") if response is not None else None
+        if response is None or location is None or not 300 <= response.status < 400:
+            return
+        if redirects >= MAX_REDIRECTS:
+            self._too_many[exchange.id] = redirects
+            if len(self._too_many) > REDIRECTS_KEPT:
+                del self._too_many[next(iter(self._too_many))]
+            return
+        self._redirected_to[urljoin(url, location)] = redirects + 1
+        if len(self._redirected_to) > REDIRECTS_KEPT:
+            del self._redirected_to[next(iter(self._redirected_to))]
+
     def _settle(self, slot: Slot, decision: Decision) -> None:
+        if decision.kind == "actual" and (redirects := self._too_many.get(decision.flow_id)):
+            too_many_redirects(decision, redirects)
         note_browser_view(decision)
         slot[0] = decision
         if not self._ordered:
@@ -160,7 +186,10 @@ class Analyzer:
         origin = found.origin or "null"
         method = headers.get("access-control-request-method") or ""
         unsafe = header_values(headers, "access-control-request-headers")
-        without = preflight_check(exchange.response, exchange.error, origin, method, unsafe, False)
+        firefox = found.browser == "firefox"
+        without = preflight_check(
+            exchange.response, exchange.error, origin, method, unsafe, False, firefox
+        )
         if without.failure is not None:
             # Fails whatever the credentials: the actual request was never sent.
             self._cache.failed(exchange.id, without.failure)
@@ -177,7 +206,7 @@ class Analyzer:
                 ),
             )
             return
-        verdicts = PreflightVerdicts(exchange, origin, method, unsafe, without, slot)
+        verdicts = PreflightVerdicts(exchange, origin, method, unsafe, without, slot, firefox)
         self._waiting.setdefault((origin, exchange.request.url), []).append(verdicts)
         self._arrivals.append(verdicts)
         self._waiting_count += 1
@@ -230,18 +259,27 @@ class Analyzer:
         self._settle(preflight.slot, decision)
         self._cache.remember(preflight.origin, exchange, preflight.without.grant)
 
-    def _pair(self, origin: str, exchange: Exchange) -> PreflightVerdicts | None:
+    def _pair(self, found: Classification, exchange: Exchange) -> PreflightVerdicts | None:
         """The waiting preflight this request followed: the one the browser named (NetLog),
-        else the first for the same origin, URL and method."""
+        else the first for the same origin, URL and method. After a cross-origin redirect,
+        Firefox's preflight carries the page's origin and its actual request `null`
+        (nsCORSListenerProxy.cpp UpdateChannel): a Firefox `null` takes a Firefox preflight
+        of the same URL and method from any origin."""
         named = exchange.preflight_of
-        for preflight in self._waiting.get((origin, exchange.request.url), ()):
-            if (
-                preflight.exchange.id == named
-                if named
-                else preflight.method == exchange.request.method
-            ):
-                self._release(preflight)
-                return preflight
+        url = exchange.request.url
+        keys = [(found.origin or "null", url)]
+        if found.browser == "firefox" and found.origin == "null" and not named:
+            keys += [key for key in self._waiting if key[1] == url and key != keys[0]]
+        for key in keys:
+            for preflight in self._waiting.get(key, ()):
+                if (
+                    preflight.exchange.id == named
+                    if named
+                    else preflight.method == exchange.request.method
+                    and (key == keys[0] or preflight.firefox)
+                ):
+                    self._release(preflight)
+                    return preflight
         return None
 
     # -- actual requests ----------------------------------------------------------------------
@@ -251,7 +289,7 @@ class Analyzer:
             self._settle(slot, unrecorded(exchange, found))
             return
         origin = found.origin
-        preflight = self._pair(origin, exchange)
+        preflight = self._pair(found, exchange)
         credentials, basis, tentative = self._credentials_for(exchange, preflight)
         if tentative and (failure := failure_with_credentials(exchange, origin)):
             undecided = _Undecided(exchange, found, origin, preflight, slot, failure, basis)

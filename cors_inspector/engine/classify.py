@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .browsers import Browser, browser_of
 from .decision import Kind
 from .exchange import Exchange
 from .origins import url_parts
@@ -19,9 +20,17 @@ class Classification:
     origin: str | None
     why: str
     inferred_mode: bool = False  # no Sec-Fetch-Mode on the wire: the mode is a guess
+    browser: Browser = "unknown"  # whose rules apply (browsers.py)
 
 
 def classify(exchange: Exchange) -> Classification:
+    """Fetch "main fetch" step 12, and which browser sent the request."""
+    found = _classify(exchange)
+    found.browser = browser_of(exchange.request.headers)
+    return found
+
+
+def _classify(exchange: Exchange) -> Classification:
     """Fetch "main fetch" step 12: which path the browser took, read back from the wire."""
     request = exchange.request
     headers = request.headers

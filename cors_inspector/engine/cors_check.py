@@ -8,6 +8,8 @@ Order follows Chromium where it departs from the standard's wording (network ser
 
 from __future__ import annotations
 
+import re
+
 from . import explain
 from .decision import Failure, Step
 from .exchange import Headers, Response
@@ -25,6 +27,7 @@ ACAM = "access-control-allow-methods"
 ACAH = "access-control-allow-headers"
 ACEH = "access-control-expose-headers"
 ACMA = "access-control-max-age"
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")  # an absolute URL's scheme
 
 
 def cors_check(
@@ -153,11 +156,27 @@ def _origin_mismatch(
     )
 
 
-def redirect_check(response: Response, trace: list[Step]) -> Failure | None:
-    """Fetch "HTTP-redirect fetch", steps 9-10: a CORS redirect may not carry userinfo."""
+def redirect_check(response: Response, trace: list[Step], firefox: bool = False) -> Failure | None:
+    """Fetch "HTTP-redirect fetch", steps 6 and 9-10: a CORS redirect goes to an HTTP(S) URL
+    without userinfo. A redirect elsewhere (`data:`) is a network error in both browsers;
+    Firefox alone logs it, as CORSDidNotSucceed."""
     location = response.headers.get("location")
     if location is None:
         return None
+    scheme = _SCHEME.match(location)
+    if scheme is not None and scheme.group(1).lower() not in ("http", "https"):
+        trace.append(
+            Step(
+                "Redirect Location",
+                "Fetch: HTTP-redirect fetch, step 6",
+                f"`{location}`",
+                "an http(s) URL" + ("" if firefox else " (Firefox: CORSDidNotSucceed)"),
+                "fail" if firefox else "info",
+            )
+        )
+        if not firefox:
+            return None
+        return Failure(None, location, explain.redirect_not_http(location), "CORSDidNotSucceed")
     userinfo = url_userinfo(location)
     if userinfo is None:
         trace.append(

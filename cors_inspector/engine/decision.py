@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+from .browsers import Browser
 from .exchange import Credentials, Exchange
+from .reasons import CORS_ERRORS
 
 Kind = Literal["same-origin", "not-cors", "preflight", "actual"]
 Verdict = Literal["allowed", "blocked", "not-applicable", "unknown"]
@@ -24,12 +26,22 @@ class Step(NamedTuple):
 
 @dataclass(slots=True)
 class Failure:
-    """The first check that failed: Chromium's CorsError and what to tell the developer."""
+    """The first check that failed: Chromium's CorsError and what to tell the developer.
 
-    reason: str
+    `reason` is None where only Firefox fails it (a redirect to `data:`, a redirect loop):
+    `firefox_reason` then says why."""
+
+    reason: str | None
     failed_parameter: str | None
     explanation: str
     firefox_reason: str | None = None  # set where it differs from reasons.CORS_ERRORS
+
+    @property
+    def firefox(self) -> str | None:
+        """Firefox's name for this failure."""
+        if self.firefox_reason is not None or self.reason is None:
+            return self.firefox_reason
+        return CORS_ERRORS[self.reason].firefox
 
 
 @dataclass(slots=True)
@@ -51,6 +63,8 @@ class Decision:
     preflight_id: str | None = None  # on an actual request: the preflight that served it
     explanation: str = ""
     console_message: str | None = None  # what Chromium prints, for a blocked request
+    firefox_console_message: str | None = None  # what Firefox prints, for a blocked request
+    browser: Browser = "unknown"  # whose rules judged it (browsers.py)
     readable_headers: list[str] | None = None  # response headers the page's script may read
     hidden_headers: list[str] | None = None  # present, but not readable by script
     trace: list[Step] = field(default_factory=list)
@@ -69,3 +83,11 @@ class Decision:
     @property
     def is_cors(self) -> bool:
         return self.kind in ("preflight", "actual")
+
+    @property
+    def headline_reason(self) -> str | None:
+        """The reason as the browser that sent the request names it, the other's beside it:
+        Firefox's first for Firefox's traffic, Chromium's for the rest."""
+        if self.browser == "firefox" and self.firefox_reason:
+            return self.firefox_reason + (f" (Chromium: {self.reason})" if self.reason else "")
+        return self.reason

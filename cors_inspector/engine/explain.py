@@ -118,6 +118,22 @@ def redirect_with_credentials(location: str) -> str:
     )
 
 
+def redirect_not_http(location: str) -> str:
+    return (
+        f"The response redirects to `{location}`, which is not an http(s) URL; a browser "
+        "fails such a redirect as a network error (Firefox: CORS request did not succeed). "
+        "Redirect to an http(s) URL."
+    )
+
+
+def too_many_redirects(count: int) -> str:
+    return (
+        f"This is redirect number {count + 1} in a row: browsers follow at most 20 and then "
+        "fail the request as a network error (Firefox: CORS request did not succeed). The "
+        "server redirects in a loop, or through too many hops."
+    )
+
+
 def preflight_without_response(error: str | None) -> str:
     return (
         f"The preflight (OPTIONS) got no response ({error or 'none in the capture'}): the "

@@ -2,7 +2,10 @@
 
 Order follows Chromium where it departs from the standard's wording
 (`preflight_controller.cc`): any 3xx with a Location is a disallowed redirect, checked first;
-then the origin (the CORS check), and only then the status.
+then the origin (the CORS check), and only then the status. Firefox checks the origin even
+before the redirect (nsCORSListenerProxy.cpp: CheckRequestApproved runs before the preflight
+listener refuses the redirect), so its reason for a redirect without a good ACAO is the CORS
+check's; its cache keeps no preflight whose max-age is not plain digits.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from .safelists import SAFELISTED_METHODS, parse_token_list, trim
 
 DEFAULT_MAX_AGE = 5  # Fetch: CORS-preflight fetch, step 7.9
 CHROMIUM_MAX_AGE = 7200  # Chromium caps the preflight cache at 2 hours (preflight_result.cc)
+FIREFOX_MAX_AGE = 86400  # Firefox caps it at 24 hours (nsCORSListenerProxy.cpp)
 
 
 @dataclass(slots=True)
@@ -54,10 +58,14 @@ class PreflightResult(NamedTuple):
     trace: list[Step]
 
 
-def parse_max_age(value: str | None) -> int:
-    """Chromium: missing or unparseable -> 5 s, negative -> 0, capped at 2 hours."""
+def parse_max_age(value: str | None, firefox: bool = False) -> int:
+    """Chromium: missing or unparseable -> 5 s, negative -> 0, capped at 2 hours. Firefox:
+    missing -> 5 s, anything but digits -> not cached (0), capped at 24 hours."""
     if value is None:
         return DEFAULT_MAX_AGE
+    if firefox:
+        digits = trim(value)
+        return min(int(digits), FIREFOX_MAX_AGE) if digits.isascii() and digits.isdigit() else 0
     try:
         seconds = int(trim(value))
     except ValueError:
@@ -72,8 +80,10 @@ def preflight_check(
     method: str,
     unsafe_headers: list[str],
     include: bool,
+    firefox: bool = False,
 ) -> PreflightResult:
-    """Fetch "CORS-preflight fetch", step 7, in Chromium's order."""
+    """Fetch "CORS-preflight fetch", step 7, in Chromium's order (Firefox's cache rules for
+    Firefox's traffic)."""
     trace: list[Step] = []
     failure = _response_check(response, error, origin, include, trace)
     if failure is not None or response is None:
@@ -107,13 +117,20 @@ def preflight_check(
     failure = _headers_check(unsafe_headers, allowed_names, allow_headers, include, trace)
     if failure:
         return PreflightResult(failure, None, trace)
-    max_age = parse_max_age(response.headers.get(ACMA))
+    max_age = parse_max_age(response.headers.get(ACMA), firefox)
+    in_firefox = parse_max_age(response.headers.get(ACMA), True)
     trace.append(
         Step(
             "Access-Control-Max-Age",
             "Fetch: CORS-preflight fetch, steps 7.8-7.15",
             response.headers.get(ACMA) or "absent",
-            f"cached for {max_age} s (default 5 s, Chromium caps at 7200 s)",
+            f"cached for {max_age} s (default 5 s, "
+            + (
+                "Firefox caps at 86400 s and caches nothing but digits)"
+                if firefox
+                else "Chromium caps at 7200 s)"
+                + ("" if in_firefox == max_age else f"; Firefox would cache it {in_firefox} s")
+            ),
             "info",
         )
     )
@@ -141,6 +158,8 @@ def _response_check(
     status = response.status
     location = response.headers.get("location")
     if 300 <= status < 400 and location is not None:
+        # Firefox runs the CORS check first: its reason is the check's when that fails.
+        before = cors_check(response, origin, include, [], preflight=True)
         trace.append(
             Step(
                 "Preflight status",
@@ -151,7 +170,10 @@ def _response_check(
             )
         )
         return Failure(
-            "PreflightDisallowedRedirect", None, explain.preflight_redirected(status, location)
+            "PreflightDisallowedRedirect",
+            None,
+            explain.preflight_redirected(status, location),
+            before.firefox if before else None,
         )
     failure = cors_check(response, origin, include, trace, preflight=True)
     if failure:

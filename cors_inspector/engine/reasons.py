@@ -1,9 +1,12 @@
 """Chromium's CorsError names (as DevTools and CDP show them), Firefox's counterparts, and the
-console text Chromium prints for each (third_party/blink/.../cors_error_string.cc).
+console text each browser prints: Chromium's (third_party/blink/.../cors_error_string.cc) and
+Firefox's (dom/locales/en-US/chrome/security/security.properties, checked against the installed
+Firefox by the browser suite).
 """
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 
@@ -74,9 +77,10 @@ CORS_ERRORS: dict[str, CorsError] = {
         "Request header field {value} is not allowed by Access-Control-Allow-Headers in "
         "preflight response.",
     ),
-    # Firefox fails such a redirect silently (NS_ERROR_DOM_BAD_URI), with no reason of its own.
+    # Firefox fails such a redirect as a network error (NS_ERROR_DOM_BAD_URI) and logs
+    # CORSDidNotSucceed (seen in Firefox 153 ESR).
     "RedirectContainsCredentials": CorsError(
-        None,
+        "CORSDidNotSucceed",
         "Redirect location '{value}' contains a username and password, which is disallowed for "
         "cross-origin requests.",
     ),
@@ -94,4 +98,53 @@ def console_message(reason: str, url: str, origin: str, value: str | None) -> st
     return (
         f"Access to fetch at '{url}' from origin '{origin}' has been blocked by CORS policy: "
         f"{prefix}{text}"
+    )
+
+
+# Firefox's console line per reason (MDN's name: the security.properties key without its
+# trailing digit). {url}: the request's URL (a redirect's hop), {value}: the failed value,
+# {status}: the response status, "(null)" when the channel failed.
+_FIREFOX_AT = (
+    "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote "
+    "resource at {url}. (Reason: "
+)
+_FIREFOX_TEXT: dict[str, str] = {
+    "CORSDisabled": _FIREFOX_AT + "CORS disabled).",
+    "CORSDidNotSucceed": _FIREFOX_AT + "CORS request did not succeed). Status code: {status}.",
+    "CORSOriginHeaderNotAdded": _FIREFOX_AT + "CORS header `Origin` cannot be added).",
+    "CORSExternalRedirectNotAllowed": _FIREFOX_AT + "CORS request external redirect not allowed).",
+    "CORSRequestNotHttp": _FIREFOX_AT + "CORS request not http).",
+    "CORSMissingAllowOrigin": _FIREFOX_AT
+    + "CORS header `Access-Control-Allow-Origin` missing). Status code: {status}.",
+    "CORSMultipleAllowOriginNotAllowed": _FIREFOX_AT
+    + "Multiple CORS header `Access-Control-Allow-Origin` not allowed).",
+    "CORSAllowOriginNotMatchingOrigin": _FIREFOX_AT
+    + "CORS header `Access-Control-Allow-Origin` does not match `{value}`).",
+    "CORSNotSupportingCredentials": _FIREFOX_AT.replace("{url}", "`{url}`")
+    + "Credential is not supported if the CORS header `Access-Control-Allow-Origin` is `*`).",
+    "CORSMethodNotFound": _FIREFOX_AT
+    + "Did not find method in CORS header `Access-Control-Allow-Methods`).",
+    "CORSMissingAllowCredentials": _FIREFOX_AT
+    + "expected `true` in CORS header `Access-Control-Allow-Credentials`).",
+    "CORSPreflightDidNotSucceed": _FIREFOX_AT
+    + "CORS preflight response did not succeed). Status code: {status}.",
+    "CORSInvalidAllowMethod": _FIREFOX_AT
+    + "invalid token `{value}` in CORS header `Access-Control-Allow-Methods`).",
+    "CORSInvalidAllowHeader": _FIREFOX_AT
+    + "invalid token `{value}` in CORS header `Access-Control-Allow-Headers`).",
+    "CORSMissingAllowHeaderFromPreflight": _FIREFOX_AT
+    + "header `{value}` is not allowed according to header `Access-Control-Allow-Headers` "
+    "from CORS preflight response).",
+}
+
+# Firefox quotes with U+2018 and U+2019; the texts above write `these` for them.
+FIREFOX_CONSOLE: dict[str, str] = {
+    reason: re.sub("`([^`]*)`", "\u2018\\1\u2019", text) for reason, text in _FIREFOX_TEXT.items()
+}
+
+
+def firefox_console_message(reason: str, url: str, value: str | None, status: int | None) -> str:
+    """The line Firefox prints in the console for a request it blocked."""
+    return FIREFOX_CONSOLE[reason].format(
+        url=url, value=value or "", status="(null)" if status is None else status
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from .browsers import browser_of
 from .classify import Classification
 from .cors_check import exposed_headers
 from .credentials import credentials_of
 from .decision import Decision, Failure, Kind, Step, Verdict
 from .exchange import Exchange, Response
-from .reasons import CORS_ERRORS, console_message
+from .reasons import console_message, firefox_console_message
 
 
 def note_proxy_answer(decision: Decision, exchange: Exchange) -> None:
@@ -35,12 +36,28 @@ def note_proxy_answer(decision: Decision, exchange: Exchange) -> None:
 def block(decision: Decision, failure: Failure, origin: str) -> None:
     decision.verdict = "blocked"
     decision.reason = failure.reason
-    decision.firefox_reason = failure.firefox_reason or CORS_ERRORS[failure.reason].firefox
+    decision.firefox_reason = failure.firefox
     decision.failed_parameter = failure.failed_parameter
     decision.explanation = failure.explanation
-    decision.console_message = console_message(
-        failure.reason, decision.url, origin, failure.failed_parameter
-    )
+    if failure.reason is not None:
+        decision.console_message = console_message(
+            failure.reason, decision.url, origin, failure.failed_parameter
+        )
+    if decision.firefox_reason is not None:
+        # Firefox names the value it refused: Access-Control-Allow-Origin's, the token, the
+        # header; a network-level failure (CORSDidNotSucceed) has no status.
+        status = None if decision.firefox_reason == "CORSDidNotSucceed" else decision.status
+        decision.firefox_console_message = firefox_console_message(
+            decision.firefox_reason, decision.url, _firefox_value(decision, failure), status
+        )
+
+
+def _firefox_value(decision: Decision, failure: Failure) -> str | None:
+    """What Firefox quotes: the whole Access-Control-Allow-Origin value it compared."""
+    response = decision.exchange.response if decision.exchange is not None else None
+    if decision.firefox_reason == "CORSAllowOriginNotMatchingOrigin" and response is not None:
+        return response.headers.get("access-control-allow-origin")
+    return failure.failed_parameter
 
 
 def allowed(decision: Decision, response: Response, include: bool, origin: str) -> None:
@@ -117,6 +134,7 @@ def decision_for(exchange: Exchange, kind: Kind, origin: str | None, verdict: Ve
         sent=exchange.sent,
         browser_verdict=exchange.browser_verdict,
         browser_reason=exchange.browser_reason,
+        browser=browser_of(request.headers),
     )
 
 

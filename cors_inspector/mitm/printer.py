@@ -23,8 +23,8 @@ def decision_line(decision: Decision, redact: bool = True) -> str:
     url = redact_text(decision.url) if redact else decision.url
     line = f"{symbol} {decision.verdict:<8}\x1b[0m {decision.method:<7} {url}"
     line += f" \x1b[2mfrom {decision.origin}\x1b[0m"
-    if decision.reason:
-        line += f" \x1b[31m{decision.reason}\x1b[0m"
+    if reason := decision.headline_reason:
+        line += f" \x1b[31m{reason}\x1b[0m"
     elif decision.verdict_if_credentials == "blocked":
         line += (
             f" \x1b[33m◐ but blocked if the page sends credentials: "

@@ -58,6 +58,8 @@ def to_record(decision: Decision, source: str | None = None) -> dict[str, Any]:
         "browser_verdict": decision.browser_verdict,
         "browser_reason": decision.browser_reason,
         "supersedes": decision.supersedes,
+        "browser": decision.browser,
+        "firefox_console_message": decision.firefox_console_message,
         "trace": [
             {
                 "check": step.check,

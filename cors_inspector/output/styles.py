@@ -53,4 +53,21 @@ def reason_text(decision: Decision) -> str:
     """The reason column: Chromium's name, or what credentials would change."""
     if decision.reason_if_credentials and decision.verdict_if_credentials == "blocked":
         return f"with credentials: {decision.reason_if_credentials}"
-    return decision.reason or ""
+    return decision.headline_reason or ""
+
+
+def console_lines(decision: Decision) -> list[str]:
+    """What each browser says of a blocked request, the one that sent it first: Firefox's
+    console line and Chromium's name for Firefox's traffic, else Chromium's line and
+    Firefox's name."""
+    if decision.browser == "firefox":
+        lines = [
+            f"Firefox: {decision.firefox_console_message}" * bool(decision.firefox_console_message),
+            f"Chromium: {decision.reason}" * bool(decision.reason),
+        ]
+    else:
+        lines = [
+            f"Chromium: {decision.console_message}" * bool(decision.console_message),
+            f"Firefox: {decision.firefox_reason}" * bool(decision.firefox_reason),
+        ]
+    return [line for line in lines if line]

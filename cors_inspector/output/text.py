@@ -21,6 +21,7 @@ from .styles import (
     STEP_STYLE,
     VERDICT_STYLE,
     Palette,
+    console_lines,
     reason_text,
     verdict_text,
 )
@@ -67,10 +68,8 @@ def trace_table(decision: Decision, palette: Palette | None = None) -> Table:
 def blocked_panel(decision: Decision) -> Panel:
     """Why a request was blocked, or (yellow) why it would be with credentials."""
     parts: list[RenderableType] = [Text(decision.explanation)]
-    if decision.console_message:
-        parts.append(Text(f"\nChromium: {decision.console_message}", style="dim"))
-    if decision.firefox_reason:
-        parts.append(Text(f"Firefox: {decision.firefox_reason}", style="dim"))
+    for number, line in enumerate(console_lines(decision)):
+        parts.append(Text("\n" * (number == 0) + line, style="dim"))
     if decision.reason_if_credentials:
         parts.append(
             Text(
@@ -89,7 +88,7 @@ def blocked_panel(decision: Decision) -> Panel:
         symbol, style = IF_CREDENTIALS_STYLE
         title = f"[{style}]{symbol} {IF_CREDENTIALS_WORDS}[/] {where}"
         return Panel(Group(*parts), title=title, title_align="left", border_style=style)
-    title = f"[bold red]✘ {escape(decision.reason or 'blocked')}[/] {where}"
+    title = f"[bold red]✘ {escape(decision.headline_reason or 'blocked')}[/] {where}"
     return Panel(Group(*parts), title=title, title_align="left", border_style="red")
 
 

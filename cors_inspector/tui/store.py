@@ -59,12 +59,17 @@ class Row:
         """What free-text search looks through; built on the first search only."""
         if not self._haystack:
             fields = (
-                (d.method, d.url, d.origin, d.status, d.kind, d.verdict, d.reason, d.flow_id)
+                (d.method, d.url, d.origin, d.status, d.kind, d.verdict, d.headline_reason)
                 for d in self.decisions
             )
-            self._haystack = " ".join(
-                str(field) for values in fields for field in values if field is not None
-            ).lower()
+            ids = " ".join(d.flow_id for d in self.decisions)
+            self._haystack = (
+                ids
+                + " "
+                + " ".join(
+                    str(field) for values in fields for field in values if field is not None
+                ).lower()
+            )
         return self._haystack
 
 
@@ -121,7 +126,8 @@ class BackendStats:
     version: int = 0  # changes whenever its decisions do: a cached fix is stale after
 
     def count(self, decision: Decision, delta: int) -> None:
-        why = decision.reason or (decision.kind if decision.verdict == "not-applicable" else "")
+        applicable = decision.verdict != "not-applicable"
+        why = decision.headline_reason or ("" if applicable else decision.kind)
         key = (decision.verdict, why)
         self.counts[key] += delta
         if not self.counts[key]:

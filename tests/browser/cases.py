@@ -834,6 +834,23 @@ REDIRECTS = [
             ),
         },
     ),
+    # Firefox's second preflight carries the page's origin and its actual request `null`:
+    # the two must still be paired (Chromium sends `null` on both).
+    Case(
+        "redir-preflight-again-star",
+        ALLOWED,
+        method="PUT",
+        preflights=2,
+        steps={
+            "main": Step(
+                preflight=Reply(204, (acao(), acam("PUT"))), actual=Reply(307, (acao(), hop("two")))
+            ),
+            "two": Step(
+                preflight=Reply(204, (acao("*"), acam("PUT"))),
+                actual=Reply(200, (acao("*"),), "ok"),
+            ),
+        },
+    ),
     Case(
         "redir-too-many",
         "failed",

@@ -76,44 +76,61 @@ def describe(records: list[EngineRecord]) -> str:
     )
 
 
-def explained_by_credentials(chromium: Mapping[str, Any], records: list[EngineRecord]) -> bool:
-    """Chromium blocked what the wire shows as allowed, and the engine says so: blocked if the
-    page sent credentials, for Chromium's reason (the wire cannot show the mode)."""
-    reason = chromium["chromium_reason"]
-    return chromium["chromium_verdict"] == "blocked" and any(
+# Per browser: the engine record's field holding that browser's reason, and the one holding
+# its reason had the page sent credentials.
+REASON_FIELDS = {
+    "chromium": ("reason", "reason_if_credentials"),
+    "firefox": ("firefox_reason", "firefox_reason_if_credentials"),
+}
+
+
+def explained_by_credentials(
+    truth: Mapping[str, Any], records: list[EngineRecord], browser: str = "chromium"
+) -> bool:
+    """The browser blocked what the wire shows as allowed, and the engine says so: blocked if
+    the page sent credentials, for the browser's reason (the wire cannot show the mode)."""
+    reason = truth[f"{browser}_reason"]
+    _, if_credentials = REASON_FIELDS[browser]
+    return truth[f"{browser}_verdict"] == "blocked" and any(
         r["verdict"] == "allowed"
         and r.get("verdict_if_credentials") == "blocked"
-        and r.get("reason_if_credentials") == reason
+        and r.get(if_credentials) == reason
         for r in records
     )
 
 
-def disagreement(chromium: Mapping[str, Any], records: list[EngineRecord]) -> str | None:
-    """Why the engine's ``records`` for one fetch contradict Chromium, or None if they don't.
+def disagreement(
+    truth: Mapping[str, Any], records: list[EngineRecord], browser: str = "chromium"
+) -> str | None:
+    """Why the engine's ``records`` for one fetch contradict the browser, or None if they don't.
 
-    ``chromium`` carries ``chromium_verdict``, ``chromium_reason`` and ``cors_checked`` as
-    chromium.json records them.
+    ``truth`` carries ``<browser>_verdict``, ``<browser>_reason`` and ``cors_checked`` as
+    chromium.json (firefox.json) records them; the engine's reason for that browser is
+    ``reason`` (Chromium's CorsError) or ``firefox_reason``.
     """
+    name = browser.capitalize()
     if not records:
         return "the engine reported nothing"
-    if chromium["chromium_verdict"] == "blocked":
-        reason = chromium["chromium_reason"]
-        if any(r["verdict"] == "blocked" and r["reason"] == reason for r in records):
+    verdict = truth[f"{browser}_verdict"]
+    field, _ = REASON_FIELDS[browser]
+    if verdict == "blocked":
+        reason = truth[f"{browser}_reason"]
+        if any(r["verdict"] == "blocked" and r[field] == reason for r in records):
             return None
-        if explained_by_credentials(chromium, records):
+        if explained_by_credentials(truth, records, browser):
             return None
-        return f"Chromium blocked with {reason}; no engine record says so"
+        return f"{name} blocked with {reason}; no engine record says so"
     if any(r["verdict"] == "blocked" for r in records):
-        return "Chromium did not block this fetch"
-    if chromium["chromium_verdict"] == "failed":
+        return f"{name} did not block this fetch"
+    if verdict == "failed":
         return None  # a network error without a CORS error: only "not blocked" is checkable
     final = [r for r in records if r["kind"] != "preflight"]
     if not final:
         return "no non-preflight record"
-    expected = "allowed" if chromium["cors_checked"] else "not-applicable"
+    expected = "allowed" if truth["cors_checked"] else "not-applicable"
     if final[-1]["verdict"] != expected:
         return f"the final request should be {expected}"
-    if chromium["chromium_verdict"] == "opaque" and final[-1]["kind"] != "not-cors":
+    if verdict == "opaque" and final[-1]["kind"] != "not-cors":
         return "an opaque (no-cors) response should be of kind not-cors"
     return None
 

@@ -147,13 +147,15 @@ def test_iso_time_matches_datetime():
         assert iso_time(stamp) == expected.replace("+00:00", "Z")
 
 
-def test_browser_command_without_chromium_explains_firefox(monkeypatch, capsys):
-    from cors_inspector.browsers import chromium as browser
+def test_browser_command_without_any_browser_says_how_to_install_one(monkeypatch, capsys):
+    from cors_inspector.browsers import chromium, firefox, launch
 
-    monkeypatch.setattr(browser, "find_browser", lambda: None)
-    assert browser.run_browser("about:blank", "127.0.0.1", 8080, headless=True) == 2
+    monkeypatch.setattr(chromium, "find_browser", lambda: None)
+    monkeypatch.setattr(firefox, "find_firefox", lambda: None)
+    assert launch.run_browser("about:blank", "127.0.0.1", 8080, headless=True) == 2
     err = capsys.readouterr().err
-    assert "Firefox" in err and "network.proxy.allow_hijacking_localhost" in err
+    assert "apt-get install chromium" in err and "apt-get install firefox-esr" in err
+    assert "network.proxy.allow_hijacking_localhost" in err
 
 
 def _multi_file_capture(tmp_path: Path, copies: int) -> list[Path]:

@@ -6,7 +6,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from ...engine.decision import Decision
-from ...output.styles import Palette, verdict_text
+from ...output.styles import Palette, console_lines, verdict_text
 from ...output.text import trace_table
 from ...redact import redact_text
 from .styles import ThemedStatic
@@ -16,16 +16,13 @@ def explanation(decision: Decision, reveal: bool, palette: Palette) -> list[Rend
     url = decision.url if reveal else redact_text(decision.url)
     heading = Text.assemble(
         verdict_text(decision, palette),
-        (f" {decision.reason}" if decision.reason else "", "bold"),
+        (f" {decision.headline_reason}" if decision.headline_reason else "", "bold"),
         f"  {decision.method} {url}",
         (f"  from {decision.origin}" if decision.origin else "", "dim"),
     )
     parts: list[RenderableType] = [heading, Text(""), Text(decision.explanation)]
-    if decision.console_message:
-        console = decision.console_message if reveal else redact_text(decision.console_message)
-        parts.append(Text(f"\nChromium: {console}", "dim"))
-    if decision.firefox_reason:
-        parts.append(Text(f"Firefox: {decision.firefox_reason}", "dim"))
+    for number, line in enumerate(console_lines(decision)):
+        parts.append(Text("\n" * (number == 0) + (line if reveal else redact_text(line)), "dim"))
     if decision.is_cors:
         parts.append(
             Text(f"Credentials: {decision.credentials} ({decision.credentials_basis})", "dim")
