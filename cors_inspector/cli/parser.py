@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="which requests to report: all, cors (preflights and CORS requests) or blocked "
         "(default: cors for text, all for json and jsonl)",
     )
+    add_no_redact(analyze)
     fix = add_command(
         commands,
         "fix",
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="text (default) or json: one object per backend",
     )
+    add_no_redact(fix)
     proxy = add_command(
         commands,
         "proxy",
@@ -192,6 +194,7 @@ def add_replay_parser(commands: argparse._SubParsersAction) -> None:
         help="send this header (e.g. a token the capture redacted); repeatable",
     )
     replay.add_argument("--format", choices=("text", "json"), default="text")
+    add_no_redact(replay)
 
 
 def add_proxy_arguments(parser: argparse.ArgumentParser, inherit: bool = False) -> None:
@@ -220,18 +223,26 @@ def add_proxy_arguments(parser: argparse.ArgumentParser, inherit: bool = False) 
         default=default(""),
         help="save the flows to a mitmproxy file for replay and analyze",
     )
-    parser.add_argument(
-        "--no-redact",
-        action="store_true",
-        default=default(False),
-        help="keep Cookie, Set-Cookie, Authorization, Proxy-Authorization and "
-        "URL userinfo in what is written (redacted by default)",
-    )
+    add_no_redact(parser, default(False), "written")
     parser.add_argument(
         "--all",
         action="store_true",
         default=default(False),
         help="log and print every request, not only CORS ones",
+    )
+
+
+def add_no_redact(
+    parser: argparse.ArgumentParser, default: object = argparse.SUPPRESS, where: str = "printed"
+) -> None:
+    """`--no-redact`; a command's is unset unless given, so the top-level value stands."""
+    parser.add_argument(
+        "--no-redact",
+        action="store_true",
+        default=default,
+        help="keep Cookie, Set-Cookie, Authorization, Proxy-Authorization, URL userinfo and "
+        f"secret query parameters (access_token, api_key, ...) in what is {where} "
+        "(redacted by default)",
     )
 
 

@@ -69,7 +69,7 @@ class FileFeed:
                 app.call_from_thread(self.show_progress, f"{capture.path.name} {percent}%")
                 shown_at = monotonic()
 
-        for decision in judge_captures(self.paths, problems, progress, notes):
+        for decision in judge_captures(self.paths, problems, progress, notes, redact=False):
             batch.append(decision)
             if len(problems) > reported:
                 for problem in problems[reported:]:

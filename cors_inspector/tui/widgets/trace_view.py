@@ -8,22 +8,20 @@ from rich.text import Text
 from ...engine.decision import Decision
 from ...output.styles import Palette, verdict_text
 from ...output.text import trace_table
-from ...redact import redact_text
+from ...redact import redact_decision
 from .styles import ThemedStatic
 
 
-def explanation(decision: Decision, reveal: bool, palette: Palette) -> list[RenderableType]:
-    url = decision.url if reveal else redact_text(decision.url)
+def explanation(decision: Decision, palette: Palette) -> list[RenderableType]:
     heading = Text.assemble(
         verdict_text(decision, palette),
         (f" {decision.reason}" if decision.reason else "", "bold"),
-        f"  {decision.method} {url}",
+        f"  {decision.method} {decision.url}",
         (f"  from {decision.origin}" if decision.origin else "", "dim"),
     )
     parts: list[RenderableType] = [heading, Text(""), Text(decision.explanation)]
     if decision.console_message:
-        console = decision.console_message if reveal else redact_text(decision.console_message)
-        parts.append(Text(f"\nChromium: {console}", "dim"))
+        parts.append(Text(f"\nChromium: {decision.console_message}", "dim"))
     if decision.firefox_reason:
         parts.append(Text(f"Firefox: {decision.firefox_reason}", "dim"))
     if decision.is_cors:
@@ -46,5 +44,7 @@ class TraceView(ThemedStatic):
             self.update("")
             return
         palette = self.palette()
-        explained = explanation(decision, reveal, palette)
+        if not reveal:  # the URLs it quotes, in its explanation and trace too
+            decision = redact_decision(decision)
+        explained = explanation(decision, palette)
         self.update(Group(*explained, Text(""), trace_table(decision, palette)))
