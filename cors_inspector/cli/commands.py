@@ -148,6 +148,7 @@ def proxy_settings(args: argparse.Namespace) -> ProxySettings:
         save=args.save,
         redact=not args.no_redact,
         cors_only=not args.all,
+        proxy_auth=args.proxy_auth or "",
     )
 
 

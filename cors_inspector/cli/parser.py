@@ -33,6 +33,14 @@ def port(text: str) -> int:
     return number
 
 
+def user_and_password(text: str) -> str:
+    """An argtype: USER:PASS, as mitmproxy's proxyauth takes it."""
+    user, colon, password = text.partition(":")
+    if not (user and colon and password):
+        raise argparse.ArgumentTypeError("wants USER:PASS, both non-empty")
+    return text
+
+
 def positive(text: str) -> int:
     """An argtype: a whole number above zero."""
     try:
@@ -211,6 +219,14 @@ def add_proxy_arguments(parser: argparse.ArgumentParser, inherit: bool = False) 
         help="address to listen on (default: 127.0.0.1, loopback only)",
     )
     parser.add_argument("--listen-port", type=port, default=default(8080), help="default: 8080")
+    parser.add_argument(
+        "--proxy-auth",
+        type=user_and_password,
+        metavar="USER:PASS",
+        default=default(None),
+        help="the password the proxy asks for; beyond loopback it always asks, with a random "
+        "password printed at start when none is given",
+    )
     parser.add_argument(
         "--log",
         metavar="FILE",

@@ -86,6 +86,20 @@ class CorsInspector:
     def configure(self, updated: set[str]) -> None:
         self._cors_only = ctx.options.cors_only
         self._redact = ctx.options.cors_redact
+        if updated & {"listen_host", "proxyauth"}:
+            self._warn_if_open_relay()
+
+    def _warn_if_open_relay(self) -> None:
+        """Under mitmdump -s the user owns mitmproxy's options: say it, change nothing."""
+        from .proxy import is_loopback
+
+        host = getattr(ctx.options, "listen_host", "127.0.0.1")
+        if not is_loopback(host) and not getattr(ctx.options, "proxyauth", None):
+            logger.warning(
+                f"cors-inspector: listening on {host or 'all interfaces'} without proxyauth: "
+                "anyone who can reach it can relay through it (to this machine's loopback "
+                "services too) and see the traffic; add --set proxyauth=USER:PASS"
+            )
 
     def running(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -105,7 +105,7 @@ class ProxyFeed:
         self._live: LiveProxy | None = None
 
     def start(self) -> None:
-        from ..mitm.proxy import is_loopback
+        from ..mitm.proxy import is_loopback, require_auth
 
         app, settings = self.app, self.settings
         address = f"{settings.listen_host}:{settings.listen_port}"
@@ -113,6 +113,8 @@ class ProxyFeed:
         app.source = f"● proxy {address}"
         if not is_loopback(settings.listen_host):
             app.warnings.append(f"listening on {settings.listen_host or 'all interfaces'}")
+        if told := require_auth(settings):
+            app.notify(told.removeprefix("cors-inspector: "), title="Proxy", timeout=60)
         self._live = LiveProxy(
             settings,
             deliver=partial(app.call_from_thread, app.add_decisions),
