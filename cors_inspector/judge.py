@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .engine import Analyzer, Decision
 from .readers import Capture, CaptureError, CaptureNote
+from .redact import redact_decision
 
 COLLECT_EVERY = 100_000  # exchanges between two cycle collections
 REPORT_EVERY = 1_000  # exchanges between two progress reports
@@ -45,9 +46,22 @@ def judge_captures(
     problems: list[CaptureError],
     progress: ProgressReport | None = None,
     notes: list[CaptureNote] | None = None,
+    redact: bool = True,
 ) -> Iterator[Decision]:
     """Decisions for each file in turn; a file that fails to read is noted in `problems` and
-    the next one is read; what a reader had to say about a file read whole goes in `notes`."""
+    the next one is read; what a reader had to say about a file read whole goes in `notes`.
+    With `redact`, what each decision shows has its secrets masked (`redact_decision`); the
+    exchange it judged stays whole (a fix is verified, a replay sent, with it)."""
+    decisions = _judged(paths, problems, progress, notes)
+    return map(redact_decision, decisions) if redact else decisions
+
+
+def _judged(
+    paths: Sequence[Path],
+    problems: list[CaptureError],
+    progress: ProgressReport | None,
+    notes: list[CaptureNote] | None,
+) -> Iterator[Decision]:
     collecting = gc.isenabled()
     gc.disable()
     try:

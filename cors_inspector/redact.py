@@ -1,46 +1,143 @@
 """Keep secrets out of what is written or shown: Cookie, Set-Cookie, Authorization and
-Proxy-Authorization values, and the user:password part of URLs; and keep what is written
-readable by the user only.
+Proxy-Authorization values, the user:password part of URLs, and the values of query (and
+fragment) parameters that carry secrets; and keep what is written readable by the user only.
 
-Redaction works on copies; the traffic itself is never altered.
+Redaction works on copies; the traffic itself is never altered. Everything here runs on the
+proxy's hot path, so each function first asks whether its text can hold a secret at all
+(`@` for userinfo, `=` for a parameter) before any regular expression runs.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
+from .engine.decision import Decision, Step
+
 SECRET_HEADERS = ("cookie", "set-cookie", "authorization", "proxy-authorization")
+# Query and fragment parameters whose values are credentials (OAuth, API keys, signed URLs).
+SECRET_PARAMETERS = (
+    "access_token",
+    "id_token",
+    "refresh_token",
+    "token",
+    "auth_token",
+    "api_key",
+    "apikey",
+    "key",
+    "client_secret",
+    "password",
+    "passwd",
+    "secret",
+    "signature",
+    "sig",
+    "code",
+    "x-amz-signature",
+    "x-amz-security-token",
+    "x-goog-signature",
+)
 MASK = "[redacted]"
+# Userinfo is masked by a plain name: `http://[redacted]@host` is no URL to a URL parser.
+USERINFO_MASK = "redacted"
 PRIVATE_FILE = 0o600
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#@\s]+@")
+# A value stops where a URL, a quoted string or a JSON string would end.
+_STOP = r"\s\"'`<>\\"
+# Userinfo is everything up to the *last* `@` of the authority (WHATWG URL), so
+# `http://bob:se@cret@host` loses `bob:se@cret`; `//user:pass@host` (scheme-relative) too.
+_USERINFO = re.compile(rf"(?i)(\b[a-z][a-z0-9+.\-]*://|(?<![^{_STOP}(\[=,;])//)[^/?#{_STOP}]*@")
+_PARAMETER = re.compile(
+    r"(?i)([?&;#](?:" + "|".join(map(re.escape, SECRET_PARAMETERS)) + rf")=)[^&#{_STOP}]+"
+)
 
 
 def redact_text(text: str) -> str:
-    """Mask the userinfo of every URL in `text`."""
-    if "@" not in text:
-        return text
-    return _USERINFO.sub(rf"\1{MASK}@", text)
+    """Mask the userinfo of every URL in `text`, and the values of secret parameters."""
+    if "@" in text:
+        text = _USERINFO.sub(rf"\1{USERINFO_MASK}@", text)
+    if "=" in text:
+        text = _PARAMETER.sub(rf"\1{MASK}", text)
+    return text
 
 
 def redact_line(line: bytes) -> bytes:
-    """`redact_text` for a UTF-8 line (decoded only when it may hold userinfo)."""
-    return redact_text(line.decode()).encode() if b"@" in line else line
+    """`redact_text` for a UTF-8 line (decoded only when it may hold a secret)."""
+    if b"@" in line or b"=" in line:
+        return redact_text(line.decode()).encode()
+    return line
 
 
 def mask_value(name: str, value: str) -> str:
-    """A header value as shown on screen: secrets masked."""
-    lowered = name.lower()
-    if lowered in SECRET_HEADERS:
+    """A header value as written or shown: secret headers masked, URLs
+    in any other (Referer, Location, ...) redacted."""
+    if name.lower() in SECRET_HEADERS:
         return MASK
-    if lowered == "location":
-        return redact_text(value)
-    return value
+    return redact_text(value)
+
+
+def _redacted(text: str | None) -> str | None:
+    return None if text is None else redact_text(text)
+
+
+def _redacted_step(step: Step) -> Step:
+    observed, needed = redact_text(step.observed), redact_text(step.needed)
+    if observed is step.observed and needed is step.needed:
+        return step
+    return Step(step.check, step.spec, observed, needed, step.outcome)
+
+
+def redact_decision(decision: Decision) -> Decision:
+    """`decision` with every text it shows redacted (URLs, explanation, console message,
+    trace); the decision itself when nothing needed it. Its exchange is kept as it is: what
+    is judged or replayed stays whole, only what is shown changes."""
+    # redact_text returns its very argument when it changes nothing: `is` tells, cheaply.
+    url = redact_text(decision.url)
+    explanation = redact_text(decision.explanation)
+    console_message = _redacted(decision.console_message)
+    firefox_console_message = _redacted(decision.firefox_console_message)
+    failed_parameter = _redacted(decision.failed_parameter)
+    trace = [_redacted_step(step) for step in decision.trace]
+    if (
+        url is decision.url
+        and explanation is decision.explanation
+        and console_message is decision.console_message
+        and firefox_console_message is decision.firefox_console_message
+        and failed_parameter is decision.failed_parameter
+        and all(new is old for new, old in zip(trace, decision.trace, strict=True))
+    ):
+        return decision
+    return replace(
+        decision,
+        url=url,
+        explanation=explanation,
+        console_message=console_message,
+        firefox_console_message=firefox_console_message,
+        failed_parameter=failed_parameter,
+        trace=trace,
+    )
+
+
+def make_private(descriptor: int) -> None:
+    """Mode 0600 for an open regular file, whatever mode it had (a device, such as
+    /dev/null, is left alone)."""
+    if stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.fchmod(descriptor, PRIVATE_FILE)
 
 
 def open_private(path: Path, mode: str) -> IO:
-    """Open for appending, creating the file readable and writable by the user only."""
+    """Open for appending, the file readable and writable by the user only, whether it was
+    created here or existed (an existing 0644 log would otherwise take secrets at 0644)."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
+    make_private(descriptor)
     return os.fdopen(descriptor, mode)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Replace `path`'s content with `text` (UTF-8), readable by the user only."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    make_private(descriptor)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(text)

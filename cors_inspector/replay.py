@@ -21,7 +21,7 @@ from .engine import Analyzer, Decision, Exchange, Headers, Request, Response
 from .engine.exchange import BODY_HEAD
 from .engine.origins import origin_of
 from .fix.observe import Observation, group_by_backend, needs_preflight
-from .redact import MASK
+from .redact import MASK, redact_decision, redact_text
 
 TIMEOUT = 10.0
 # Set by the HTTP client itself (http.client sends Host; the body decides Content-Length).
@@ -181,10 +181,52 @@ def choose_observations(
     ]
 
 
+def _as_it_is(decision: Decision) -> Decision:
+    return decision
+
+
+def _shown_error(exchange: Exchange, redact: bool) -> str | None:
+    return redact_text(exchange.error) if redact and exchange.error else exchange.error
+
+
+def redacted_notes(observations: list[Observation], supplied: dict[str, str]) -> list[str]:
+    """What a replay of a redacted capture cannot send as the browser did, in words."""
+    given = {name.lower() for name in supplied}
+    left_out: set[str] = set()
+    in_query = 0
+    for observation in observations:
+        for exchange in (observation.preflight, observation.actual):
+            if exchange is not None:
+                in_query += MASK in urlsplit(exchange.request.url).query
+                left_out.update(
+                    name
+                    for name, value in exchange.request.headers.pairs
+                    if value == MASK and name.lower() not in given
+                )
+    notes = []
+    if left_out:
+        notes.append(
+            f"the capture redacted {', '.join(sorted(left_out))}: left out of the replay "
+            "(supply a value with --header 'Name: value')"
+        )
+    if in_query:
+        notes.append(
+            f"{in_query} captured URLs have query values the capture redacted: they are sent "
+            f"as {MASK} (CORS does not depend on them; a server that checks them may answer "
+            "differently)"
+        )
+    return notes
+
+
 def replay(
-    observations: list[Observation], target: str, supplied: dict[str, str] | None = None
+    observations: list[Observation],
+    target: str,
+    supplied: dict[str, str] | None = None,
+    redact: bool = True,
 ) -> list[Replayed]:
-    """Re-send each observation to `target` as the browser would, and judge the answers."""
+    """Re-send each observation to `target` as the browser would, and judge the answers
+    (what the judgements show redacted with `redact`: the requests are sent whole)."""
+    shown = redact_decision if redact else _as_it_is
     results = []
     number = 0
     for observation in observations:
@@ -198,14 +240,14 @@ def replay(
             preflight_decision = next(iter(Analyzer().run([exchanges[0], probe])))
             if preflight_decision.verdict == "blocked" or exchanges[0].response is None:
                 # As the browser: a failed preflight means the actual request is never sent.
-                results.append(Replayed(observation, [preflight_decision], exchanges[0].error))
+                after = [shown(preflight_decision)]
+                results.append(Replayed(observation, after, _shown_error(exchanges[0], redact)))
                 continue
         number += 1
         exchanges.append(_exchange(actual_request, number))
-        after = list(Analyzer().run(exchanges))
-        results.append(
-            Replayed(observation, after, exchanges[-1].error, _body_missing(observation))
-        )
+        after = [shown(decision) for decision in Analyzer().run(exchanges)]
+        error = _shown_error(exchanges[-1], redact)
+        results.append(Replayed(observation, after, error, _body_missing(observation)))
     return results
 
 

@@ -58,14 +58,18 @@ def run_analyze(args: argparse.Namespace) -> ExitStatus:
         # Lines streaming to the terminal itself would tear a progress bar drawn between them.
         shown = nullcontext(None) if sys.stdout.isatty() else reading_progress(paths)
         with shown as progress:
-            for decision in judge_captures(paths, problems, progress, notes):
+            for decision in judge_captures(
+                paths, problems, progress, notes, redact=not args.no_redact
+            ):
                 blocked = blocked or decision.verdict == "blocked"
                 if keep(decision):
                     out.write(to_json_bytes(decision) + b"\n")
         out.flush()
     else:
         with reading_progress(paths) as progress:
-            everything = list(judge_captures(paths, problems, progress, notes))
+            everything = list(
+                judge_captures(paths, problems, progress, notes, redact=not args.no_redact)
+            )
         blocked = any(decision.verdict == "blocked" for decision in everything)
         if args.format == "json":
             from ..output.records import to_record
@@ -113,7 +117,9 @@ def run_fix(args: argparse.Namespace) -> ExitStatus:
     notes: list[CaptureNote] = []
     paths = _capture_paths(args)
     with reading_progress(paths) as progress:
-        backends = group_by_backend(judge_captures(paths, problems, progress, notes))
+        backends = group_by_backend(
+            judge_captures(paths, problems, progress, notes, redact=not args.no_redact)
+        )
     if args.backend:
         wanted = _backend_origin(args.backend)
         if wanted not in backends:
@@ -158,6 +164,7 @@ def proxy_settings(args: argparse.Namespace) -> ProxySettings:
         save=args.save,
         redact=not args.no_redact,
         cors_only=not args.all,
+        proxy_auth=args.proxy_auth or "",
     )
 
 
@@ -207,7 +214,7 @@ def run_browser_command(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> ExitStatus:
     from ..output.replay import print_replay, replay_records
-    from ..replay import ReplayError, choose_observations, replay
+    from ..replay import ReplayError, choose_observations, redacted_notes, replay
 
     supplied = {}
     for header in args.header:
@@ -217,7 +224,7 @@ def run_replay(args: argparse.Namespace) -> ExitStatus:
         supplied[name.strip()] = value.strip()
     problems: list[CaptureError] = []
     notes: list[CaptureNote] = []
-    decisions = list(judge_captures([args.file], problems, notes=notes))
+    decisions = list(judge_captures([args.file], problems, notes=notes, redact=not args.no_redact))
     _report_problems(problems, notes)
     if problems:
         return ExitStatus.UNREADABLE
@@ -227,7 +234,9 @@ def run_replay(args: argparse.Namespace) -> ExitStatus:
         )
     except ReplayError as error:
         raise CliError(str(error)) from None
-    results = replay(observations, args.to, supplied)
+    results = replay(observations, args.to, supplied, redact=not args.no_redact)
+    for note in redacted_notes(observations, supplied):
+        print(f"cors-inspector: note: {note}", file=sys.stderr)
     if missing := sum(result.body_missing for result in results):
         print(
             f"cors-inspector: note: {missing} request{'s' if missing != 1 else ''} re-sent "

@@ -95,8 +95,9 @@ examples:
 
 Each captured cross-origin request is re-sent as the browser would send it: the preflight
 first when one is needed, then (if it passes) the actual request with the captured Origin,
-method, headers and body, to the same path and query on --to. Values redacted in the capture
-are left out unless you supply them with --header. The answers are judged as Chromium would.
+method, headers and body, to the same path and query on --to. Header values redacted in the
+capture are left out unless you supply them with --header; redacted query values are sent as
+[redacted] (a note says so). The answers are judged as Chromium would.
 
 exit status: 0 nothing is blocked now, 1 something is blocked (or got no answer), 2 the
 capture could not be read or the request selection is ambiguous.

@@ -33,6 +33,14 @@ def port(text: str) -> int:
     return number
 
 
+def user_and_password(text: str) -> str:
+    """An argtype: USER:PASS, as mitmproxy's proxyauth takes it."""
+    user, colon, password = text.partition(":")
+    if not (user and colon and password):
+        raise argparse.ArgumentTypeError("wants USER:PASS, both non-empty")
+    return text
+
+
 def positive(text: str) -> int:
     """An argtype: a whole number above zero."""
     try:
@@ -80,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="which requests to report: all, cors (preflights and CORS requests) or blocked "
         "(default: cors for text, all for json and jsonl)",
     )
+    add_no_redact(analyze)
     fix = add_command(
         commands,
         "fix",
@@ -99,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="text (default), json (one object per backend) or python (just the code, one "
         "block per backend under a comment, for > fix.py)",
     )
+    add_no_redact(fix)
     proxy = add_command(
         commands,
         "proxy",
@@ -199,6 +209,7 @@ def add_replay_parser(commands: argparse._SubParsersAction) -> None:
         help="send this header (e.g. a token the capture redacted); repeatable",
     )
     replay.add_argument("--format", choices=("text", "json"), default="text")
+    add_no_redact(replay)
 
 
 def add_proxy_arguments(parser: argparse.ArgumentParser, inherit: bool = False) -> None:
@@ -216,6 +227,14 @@ def add_proxy_arguments(parser: argparse.ArgumentParser, inherit: bool = False) 
     )
     parser.add_argument("--listen-port", type=port, default=default(8080), help="default: 8080")
     parser.add_argument(
+        "--proxy-auth",
+        type=user_and_password,
+        metavar="USER:PASS",
+        default=default(None),
+        help="the password the proxy asks for; beyond loopback it always asks, with a random "
+        "password printed at start when none is given",
+    )
+    parser.add_argument(
         "--log",
         metavar="FILE",
         default=default(""),
@@ -227,18 +246,26 @@ def add_proxy_arguments(parser: argparse.ArgumentParser, inherit: bool = False) 
         default=default(""),
         help="save the flows to a mitmproxy file for replay and analyze",
     )
-    parser.add_argument(
-        "--no-redact",
-        action="store_true",
-        default=default(False),
-        help="keep Cookie, Set-Cookie, Authorization, Proxy-Authorization and "
-        "URL userinfo in what is written (redacted by default)",
-    )
+    add_no_redact(parser, default(False), "written")
     parser.add_argument(
         "--all",
         action="store_true",
         default=default(False),
         help="log and print every request, not only CORS ones",
+    )
+
+
+def add_no_redact(
+    parser: argparse.ArgumentParser, default: object = argparse.SUPPRESS, where: str = "printed"
+) -> None:
+    """`--no-redact`; a command's is unset unless given, so the top-level value stands."""
+    parser.add_argument(
+        "--no-redact",
+        action="store_true",
+        default=default,
+        help="keep Cookie, Set-Cookie, Authorization, Proxy-Authorization, URL userinfo and "
+        f"secret query parameters (access_token, api_key, ...) in what is {where} "
+        "(redacted by default)",
     )
 
 

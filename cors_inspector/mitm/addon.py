@@ -24,7 +24,7 @@ from ..engine import Analyzer, Decision
 from ..engine.origins import origin_of
 from ..output.records import to_json_line
 from ..readers.mitm import exchange_from_flow
-from ..redact import open_private, redact_text
+from ..redact import open_private, redact_decision
 from .log import LogWriter
 from .printer import Printer
 from .saver import Saver
@@ -79,13 +79,27 @@ class CorsInspector:
             "cors_redact",
             bool,
             True,
-            "Redact Cookie, Set-Cookie, Authorization, Proxy-Authorization and URL userinfo "
-            "in everything written.",
+            "Redact Cookie, Set-Cookie, Authorization, Proxy-Authorization, URL userinfo "
+            "and secret query parameters (access_token, api_key, ...) in everything written.",
         )
 
     def configure(self, updated: set[str]) -> None:
         self._cors_only = ctx.options.cors_only
         self._redact = ctx.options.cors_redact
+        if updated & {"listen_host", "proxyauth"}:
+            self._warn_if_open_relay()
+
+    def _warn_if_open_relay(self) -> None:
+        """Under mitmdump -s the user owns mitmproxy's options: say it, change nothing."""
+        from .proxy import is_loopback
+
+        host = getattr(ctx.options, "listen_host", "127.0.0.1")
+        if not is_loopback(host) and not getattr(ctx.options, "proxyauth", None):
+            logger.warning(
+                f"cors-inspector: listening on {host or 'all interfaces'} without proxyauth: "
+                "anyone who can reach it can relay through it (to this machine's loopback "
+                "services too) and see the traffic; add --set proxyauth=USER:PASS"
+            )
 
     def running(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -209,7 +223,8 @@ class CorsInspector:
             if decision is None:
                 lines.append(f"{f.id}: not judged (yet, or no longer among the recent flows)")
             else:
-                lines.append(f"{decision.verdict} {decision.reason or ''}: {decision.explanation}")
+                shown = redact_decision(decision) if self._redact else decision
+                lines.append(f"{shown.verdict} {shown.reason or ''}: {shown.explanation}")
         return "\n".join(lines)
 
     @command.command("cors.fix")
@@ -240,6 +255,6 @@ class CorsInspector:
         recent = self.recent_decisions()
         with open_private(Path(path).expanduser(), "a") as out:
             for decision in recent.values():
-                line = to_json_line(decision)
-                out.write((redact_text(line) if self._redact else line) + "\n")
+                shown = redact_decision(decision) if self._redact else decision
+                out.write(to_json_line(shown) + "\n")
         logger.info(f"cors-inspector: {len(recent)} decisions written to {path}")

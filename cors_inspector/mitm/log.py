@@ -13,7 +13,7 @@ from mitmproxy import ctx
 
 from ..engine import Decision
 from ..output.records import to_json_bytes
-from ..redact import open_private, redact_line
+from ..redact import open_private, redact_decision
 
 BACKUPS = 3
 
@@ -29,8 +29,7 @@ class DecisionLog:
         self._size = path.stat().st_size  # counted here: asking the file would flush it
 
     def write(self, decision: Decision) -> None:
-        line = to_json_bytes(decision)
-        line = (redact_line(line) if self.redact else line) + b"\n"
+        line = to_json_bytes(redact_decision(decision) if self.redact else decision) + b"\n"
         self._file.write(line)
         self._size += len(line)
         if self.max_bytes and self._size >= self.max_bytes:

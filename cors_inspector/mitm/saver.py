@@ -9,21 +9,31 @@ from mitmproxy import ctx
 from mitmproxy.http import HTTPFlow
 from mitmproxy.io import FlowWriter
 
-from ..redact import MASK, SECRET_HEADERS, open_private, redact_text
+from ..redact import SECRET_HEADERS, mask_value, open_private, redact_text
+
+_SECRET_NAMES = frozenset(name.encode() for name in SECRET_HEADERS)
 
 
 def redact_flow(flow: HTTPFlow) -> HTTPFlow:
-    """A copy of `flow` with secret header values and URL userinfo masked."""
+    """A copy of `flow` with secret header values masked, and the userinfo and secret
+    parameters of every URL (its own, Referer, Location, ...) redacted."""
     copy = flow.copy()
     messages = [copy.request] + ([copy.response] if copy.response else [])
     for message in messages:
-        for name in SECRET_HEADERS:
-            if name in message.headers:
-                message.headers.set_all(name, [MASK] * len(message.headers.get_all(name)))
-        if "location" in message.headers:
-            message.headers["location"] = redact_text(message.headers["location"])
-    copy.request.url = redact_text(copy.request.url)
+        fields = message.headers.fields
+        redacted = tuple((name, _masked(name, value)) for name, value in fields)
+        if redacted != fields:
+            message.headers.fields = redacted
+    url = redact_text(copy.request.url)
+    if url != copy.request.url:
+        copy.request.url = url
     return copy
+
+
+def _masked(name: bytes, value: bytes) -> bytes:
+    if b"@" not in value and b"=" not in value and name.lower() not in _SECRET_NAMES:
+        return value  # the common case, decided without decoding
+    return mask_value(name.decode("latin-1"), value.decode("latin-1")).encode("latin-1")
 
 
 class FlowSaver:

@@ -69,7 +69,7 @@ class FileFeed:
                 app.call_from_thread(self.show_progress, f"{capture.path.name} {percent}%")
                 shown_at = monotonic()
 
-        for decision in judge_captures(self.paths, problems, progress, notes):
+        for decision in judge_captures(self.paths, problems, progress, notes, redact=False):
             batch.append(decision)
             if len(problems) > reported:
                 for problem in problems[reported:]:
@@ -105,7 +105,7 @@ class ProxyFeed:
         self._live: LiveProxy | None = None
 
     def start(self) -> None:
-        from ..mitm.proxy import is_loopback
+        from ..mitm.proxy import is_loopback, require_auth
 
         app, settings = self.app, self.settings
         address = f"{settings.listen_host}:{settings.listen_port}"
@@ -113,6 +113,8 @@ class ProxyFeed:
         app.source = f"● proxy {address}"
         if not is_loopback(settings.listen_host):
             app.warnings.append(f"listening on {settings.listen_host or 'all interfaces'}")
+        if told := require_auth(settings):
+            app.notify(told.removeprefix("cors-inspector: "), title="Proxy", timeout=60)
         self._live = LiveProxy(
             settings,
             deliver=partial(app.call_from_thread, app.add_decisions),

@@ -14,6 +14,11 @@ ANSWERS = {
     b"/page": b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 100\r\n\r\n"
     b"<script>fetch(location.href.replace('localhost', '127.0.0.1').replace('/page', "
     b"'/blocked'))</script>",
+    # Secrets in a response, for tests/live/test_planted_secrets.py.
+    b"/planted": b"HTTP/1.1 302 Found\r\n"
+    b"Location: //locuser:pa@ss7x@elsewhere.test/next?token=LOCTOKEN8"
+    b"\r\nSet-Cookie: sid=SETCOOKIE9\r\nAccess-Control-Allow-Origin: http://localhost:3000\r\n"
+    b"Content-Length: 0\r\n\r\n",
     b"/preflight": b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\n"
     b'Content-Length: 31\r\n\r\n{"detail":"Method Not Allowed"}',
 }

@@ -1,9 +1,16 @@
-"""The proxy listens on loopback unless told otherwise, and says loudly when it is not."""
+"""The proxy listens on loopback unless told otherwise; beyond loopback it says so loudly and
+asks for a password. Listeners beyond loopback are tried only inside a network namespace of
+the test's own (`unshare -n`: only loopback exists there), never on a real interface."""
 
+import json
+import shutil
+import subprocess
 import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
+
+import pytest
 
 from tests.support import servers
 from tests.support.paths import REPO
@@ -41,11 +48,55 @@ def test_default_is_loopback_only(tmp_path):
         assert listening_addresses(port) == {"127.0.0.1"}
         process.stop()
         assert "WARNING" not in process.log_tail()
+        assert "authentication" not in process.log_tail()  # loopback never asks
 
 
-def test_any_other_address_is_warned_about(tmp_path):
+def in_namespace(tmp_path: Path, *options: str) -> dict:
+    """What tests/live/netns_proxy.py saw in a network namespace of its own."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        pytest.skip("unshare or ip (util-linux, iproute2) is not installed")
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot make a network namespace here: {probe.stderr.strip()}")
     with ExitStack() as stack:
-        process, port = start_proxy(tmp_path, stack, "--listen-host", "0.0.0.0")
-        assert listening_addresses(port) == {"0.0.0.0"}
-        process.stop()
-        assert "WARNING: listening on 0.0.0.0" in process.log_tail()
+        helper = servers.start(
+            "netns",
+            [
+                "unshare",
+                "-n",
+                sys.executable,
+                "-m",
+                "tests.live.netns_proxy",
+                str(tmp_path),
+                *options,
+            ],
+            stack=stack,
+            log_dir=tmp_path,
+            cwd=REPO,
+        )
+        helper.popen.wait(timeout=120)
+        output = helper.log_path.read_text()
+    assert helper.popen.returncode == 0, output
+    return json.loads(output.splitlines()[-1])
+
+
+def test_beyond_loopback_it_warns_and_asks_for_a_random_password(tmp_path):
+    seen = in_namespace(tmp_path)
+    assert seen["listening"] == ["0.0.0.0"]
+    assert "WARNING: listening on 0.0.0.0" in seen["log"]
+    user, password = seen["credentials"].split(":")
+    assert user == "cors-inspector" and len(password) >= 16
+    assert seen["log"].count(password) == 1  # printed once, at start
+    assert seen["without"].startswith("HTTP/1.1 407")
+    assert seen["connect_without"].startswith("HTTP/1.1 407")
+    assert seen["wrong"].startswith("HTTP/1.1 407")
+    assert seen["with"] == "HTTP/1.1 200 OK"  # relayed to the namespace's loopback backend
+
+
+def test_beyond_loopback_the_password_given_is_asked(tmp_path):
+    seen = in_namespace(tmp_path, "--proxy-auth=alice:s3cret-word")
+    assert seen["credentials"] == "alice:s3cret-word"
+    assert "s3cret-word" not in seen["log"]  # the user knows it: never printed
+    assert "asks for authentication (user alice)" in seen["log"]
+    assert seen["without"].startswith("HTTP/1.1 407")
+    assert seen["with"] == "HTTP/1.1 200 OK"

@@ -5,6 +5,7 @@ import os
 import stat
 
 import pytest
+from mitmproxy.addons.proxyauth import ProxyAuth
 from mitmproxy.io import FlowReader
 from mitmproxy.test import taddons, tflow
 
@@ -157,3 +158,19 @@ def test_a_flow_after_shutdown_is_judged_quietly(tmp_path, caplog):
         addon.response(_flow())
     assert [d.reason for d in seen] == ["MissingAllowOriginHeader"]
     assert addon.internal_errors == 0 and "internal error" not in caplog.text
+
+
+def test_an_open_relay_under_mitmdump_is_warned_about_not_changed(caplog):
+    addon = CorsInspector()
+    with taddons.context(addon, ProxyAuth()) as tctx:
+        # mitmproxy's own default listens on every interface.
+        assert "listening on all interfaces without proxyauth" in caplog.text
+        caplog.clear()
+        tctx.configure(addon, listen_host="127.0.0.1")
+        assert "without proxyauth" not in caplog.text
+        tctx.configure(addon, listen_host="0.0.0.0")
+        assert "listening on 0.0.0.0 without proxyauth" in caplog.text
+        assert tctx.options.proxyauth is None  # the user's options are the user's
+        caplog.clear()
+        tctx.options.update(proxyauth="alice:pw")
+        assert "without proxyauth" not in caplog.text

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from textual.screen import Screen
 
+from ...redact import write_private
 from ..fixes import default_fix_path, fix_file_text
 from .save_dialog import SaveDialog
 
@@ -55,7 +56,7 @@ class FixActionsScreen(Screen[None]):
             if path is None:
                 return
             try:
-                path.write_text(fix_file_text(suggestion), encoding="utf-8")
+                write_private(path, fix_file_text(suggestion))
             except OSError as error:
                 self.notify(f"{path}: {error.strerror or error}", severity="error")
                 return

@@ -8,21 +8,20 @@ from rich.text import Text
 from ...engine.decision import Decision
 from ...output.styles import Palette, console_lines, verdict_text
 from ...output.text import trace_table
-from ...redact import redact_text
+from ...redact import redact_decision
 from .styles import ThemedStatic
 
 
-def explanation(decision: Decision, reveal: bool, palette: Palette) -> list[RenderableType]:
-    url = decision.url if reveal else redact_text(decision.url)
+def explanation(decision: Decision, palette: Palette) -> list[RenderableType]:
     heading = Text.assemble(
         verdict_text(decision, palette),
         (f" {decision.headline_reason}" if decision.headline_reason else "", "bold"),
-        f"  {decision.method} {url}",
+        f"  {decision.method} {decision.url}",
         (f"  from {decision.origin}" if decision.origin else "", "dim"),
     )
     parts: list[RenderableType] = [heading, Text(""), Text(decision.explanation)]
     for number, line in enumerate(console_lines(decision)):
-        parts.append(Text("\n" * (number == 0) + (line if reveal else redact_text(line)), "dim"))
+        parts.append(Text("\n" * (number == 0) + line, "dim"))
     if decision.is_cors:
         parts.append(
             Text(f"Credentials: {decision.credentials} ({decision.credentials_basis})", "dim")
@@ -43,5 +42,7 @@ class TraceView(ThemedStatic):
             self.update("")
             return
         palette = self.palette()
-        explained = explanation(decision, reveal, palette)
+        if not reveal:  # the URLs it quotes, in its explanation and trace too
+            decision = redact_decision(decision)
+        explained = explanation(decision, palette)
         self.update(Group(*explained, Text(""), trace_table(decision, palette)))
