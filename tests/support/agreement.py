@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from cors_inspector.readers.netlog import CORS_ERRORS_BY_VERSION
+from cors_inspector.readers.netlog_constants import CORS_ERRORS_BY_VERSION
 from tests.support.paths import REPO
 
 

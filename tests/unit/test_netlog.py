@@ -15,7 +15,7 @@ import pytest
 from cors_inspector.engine import analyze
 from cors_inspector.output.records import to_record
 from cors_inspector.readers import Capture, CaptureError, detect_format, read_capture
-from cors_inspector.readers import netlog as netlog_module
+from cors_inspector.readers import netlog_requests as netlog_module
 from tests.support.agreement import group_by_case, netlog_agreement
 
 NETLOGS = Path(__file__).parent / "netlogs"
