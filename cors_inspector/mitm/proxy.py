@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mitmproxy import options
 from mitmproxy.tools.dump import DumpMaster
@@ -22,6 +22,7 @@ class ProxySettings:
     save: str = ""
     redact: bool = True
     cors_only: bool = True
+    print_lines: bool = False  # a line per decision on stdout: `proxy` only, never the TUI
 
 
 def is_loopback(host: str) -> bool:
@@ -53,6 +54,7 @@ def make_master(settings: ProxySettings, addon: CorsInspector) -> DumpMaster:
         cors_save=settings.save,
         cors_redact=settings.redact,
         cors_only=settings.cors_only,
+        cors_print="on" if settings.print_lines else "off",
     )
     return master
 
@@ -63,7 +65,7 @@ def run_proxy(settings: ProxySettings) -> int:
     addon = CorsInspector()
 
     async def serve() -> None:
-        master = make_master(settings, addon)
+        master = make_master(replace(settings, print_lines=True), addon)
         print(
             f"cors-inspector: proxy on http://{settings.listen_host}:{settings.listen_port} "
             "(point the browser at it, or run `cors-inspector browser`; Ctrl-C stops)",
