@@ -191,7 +191,7 @@ def run_browser_command(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> ExitStatus:
     from ..output.replay import print_replay, replay_records
-    from ..replay import ReplayError, choose_observations, replay
+    from ..replay import ReplayError, check_reachable, choose_observations, replay
 
     supplied = {}
     for header in args.header:
@@ -211,6 +211,10 @@ def run_replay(args: argparse.Namespace) -> ExitStatus:
         )
     except ReplayError as error:
         raise CliError(str(error)) from None
+    try:
+        check_reachable(args.to)
+    except ReplayError as error:  # exit 1, as for a request that got no answer
+        raise CliError(str(error), ExitStatus.BLOCKED) from None
     results = replay(observations, args.to, supplied)
     if args.format == "json":
         json.dump(replay_records(results), sys.stdout, ensure_ascii=False, indent=1)

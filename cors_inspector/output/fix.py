@@ -11,6 +11,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from ..engine import Decision
+from ..engine.words import counted
 from ..fix import Suggestion
 from ..fix.config import CorsConfig
 
@@ -96,7 +97,7 @@ def fix_panel(suggestion: Suggestion) -> Panel:
         )
     for note in suggestion.notes if observations else ():
         parts.append(Text(f"Note: {note}", style="dim"))
-    title = f"Fix for {suggestion.backend} ({len(observations)} requests checked)"
+    title = f"Fix for {suggestion.backend} ({counted(len(observations), 'request')} checked)"
     return Panel(Group(*parts), title=title, title_align="left", border_style="cyan")
 
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine.decision import Decision
+from ..engine.words import counted
 from .styles import (
     IF_CREDENTIALS_STYLE,
     IF_CREDENTIALS_WORDS,
@@ -97,7 +98,7 @@ def blocked_panel(decision: Decision, fix: RenderableType | None = None) -> Pane
 def summary_line(decisions: Sequence[Decision], shown: str = "") -> Text:
     """Counts over every request judged; `shown` says what the report above left out."""
     verdicts = Counter(decision.verdict for decision in decisions)
-    text = Text(f"{len(decisions)} requests: ")
+    text = Text(f"{counted(len(decisions), 'request')}: ")
     for verdict in ("blocked", "allowed", "unknown", "not-applicable"):
         symbol, style = VERDICT_STYLE[verdict]
         text.append(f"{symbol} {verdicts.get(verdict, 0)} {verdict}  ", style=style)
