@@ -159,7 +159,7 @@ def _no_terminal(alternative: str) -> bool:
     return True
 
 
-def run_open(args: argparse.Namespace) -> ExitStatus:
+def run_open(args: argparse.Namespace) -> int:
     from ..tui.app import CorsInspectorApp
     from ..tui.store import Store
 
@@ -167,10 +167,12 @@ def run_open(args: argparse.Namespace) -> ExitStatus:
         return ExitStatus.UNREADABLE
     app = CorsInspectorApp(Store(keep=args.keep), files=args.files)
     app.run()
+    if app.return_code:  # the app failed (Textual has printed why): never exit 0
+        return app.return_code
     return ExitStatus.UNREADABLE if app.problems else ExitStatus.OK
 
 
-def run_live_tui(args: argparse.Namespace) -> ExitStatus:
+def run_live_tui(args: argparse.Namespace) -> int:
     from ..mitm.proxy import warn_if_exposed
     from ..tui.app import CorsInspectorApp
     from ..tui.store import Store
@@ -179,8 +181,9 @@ def run_live_tui(args: argparse.Namespace) -> ExitStatus:
         return ExitStatus.UNREADABLE
     warn_if_exposed(args.listen_host)
     store = Store(keep=args.keep, scope="all" if args.all else "cors")
-    CorsInspectorApp(store, proxy=proxy_settings(args)).run()
-    return ExitStatus.OK
+    app = CorsInspectorApp(store, proxy=proxy_settings(args))
+    app.run()
+    return app.return_code or ExitStatus.OK  # non-zero: the app failed, Textual said why
 
 
 def run_browser_command(args: argparse.Namespace) -> int:

@@ -124,8 +124,9 @@ def test_counts_are_in_words():
         "0 requests",
         "1 request",
         "2 requests",
-        "12,345 requests",
+        "12345 requests",
     ]
+    assert counted(12345, "request", grouped=True) == "12,345 requests"
     assert counted(1, "HAR entry", "HAR entries") == "1 HAR entry"
     assert counted(3, "HAR entry", "HAR entries") == "3 HAR entries"
 

@@ -32,7 +32,7 @@ class BackendPicker(ModalScreen[str | None]):
         for name in sorted(self.backends):
             stats = self.backends[name]
             label = Text(name)
-            label.append(f"  {counted(sum(stats.counts.values()), 'request')}", "dim")
+            label.append(f"  {counted(sum(stats.counts.values()), 'request', grouped=True)}", "dim")
             if stats.blocked:
                 label.append(f"  ✘ {stats.blocked:,} blocked", "bold red")
             options.append(Option(label, id=name))

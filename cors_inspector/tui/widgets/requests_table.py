@@ -356,4 +356,4 @@ class RequestsTable(Vertical):
         hint = self.query_one("#new-hint", Static)
         hint.display = unseen > 0 and not self.list.follow
         if hint.display:
-            hint.update(f"↓ {counted(unseen, 'new request')} — press End to follow")
+            hint.update(f"↓ {counted(unseen, 'new request', grouped=True)} — press End to follow")

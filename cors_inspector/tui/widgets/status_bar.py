@@ -33,7 +33,7 @@ class StatusBar(ThemedStatic):
 
     def show(self, store: Store, source: str, reveal: bool, warnings: list[str]) -> None:
         left = Text(f"{source}  " if source else "")
-        left.append(counted(store.total, "request"))
+        left.append(counted(store.total, "request", grouped=True))
         palette = self.palette()
         for verdict in ("blocked", "unknown"):
             if store.verdicts[verdict]:

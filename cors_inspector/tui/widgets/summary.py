@@ -57,5 +57,7 @@ class BackendSummary(ThemedStatic, can_focus=True):
                 stale = "More requests came since this fix was verified: press r to verify again."
                 fix_part = Group(fix_part, Text(stale, "italic"))
         total = sum(stats.counts.values())
-        self.border_subtitle = f"{counted(total, 'request')}, {stats.blocked:,} blocked"
+        self.border_subtitle = (
+            f"{counted(total, 'request', grouped=True)}, {stats.blocked:,} blocked"
+        )
         self.update(Group(counts_table(stats, self.palette()), Text(""), fix_part))
