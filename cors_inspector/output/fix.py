@@ -34,13 +34,15 @@ def verification_line(suggestion: Suggestion) -> Text:
             page_methods
         )
         return Text(
-            f"✔ verified with Starlette {verification.starlette_version}: all {total} requests "
-            f"pass{after_page} ({was_blocked} {'was' if was_blocked == 1 else 'were'} blocked)",
+            f"✔ verified with Starlette {verification.starlette_version}: "
+            + ("the 1 request passes" if total == 1 else f"all {total} requests pass")
+            + f"{after_page} ({was_blocked} {'was' if was_blocked == 1 else 'were'} blocked)",
             style="green",
         )
+    failing = len(verification.failures)
     text = Text(
-        f"✘ with Starlette {verification.starlette_version}, {len(verification.failures)} of "
-        f"{total} requests still fail:",
+        f"✘ with Starlette {verification.starlette_version}, {failing} of "
+        f"{counted(total, 'request')} still {'fails' if failing == 1 else 'fail'}:",
         style="bold red",
     )
     for check in verification.failures:
