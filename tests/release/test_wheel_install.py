@@ -9,6 +9,7 @@ lives in pytest's temporary directory. Select with `-m release`, leave out with
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -48,10 +49,17 @@ class Installed:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     root = tmp_path_factory.mktemp("wheel-install")
     dist = root / "dist"
+    # A copy of what the build reads: setuptools writes build/ and *.egg-info into the source
+    # tree, and nothing is to be left in the checkout.
+    source = root / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, source / name)
+    shutil.copytree(PACKAGE, source / PACKAGE.name, ignore=shutil.ignore_patterns("__pycache__"))
     # Built as pip builds it for users: in an isolated environment with the build-system
     # requirements of pyproject.toml (so a too-old setuptools fails here).
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "-w", str(dist), "-q"],
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-w", str(dist), "-q"],
         capture_output=True,
         text=True,
         env=CLEAN_ENV,
