@@ -10,6 +10,7 @@ before -> after: fixed, still blocked, newly broken, or still allowed.
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
 import time
 from collections.abc import Iterable
@@ -57,6 +58,22 @@ class Replayed:
         if self.blocked_after is not None:
             return "still blocked" if was_blocked else "newly broken"
         return "fixed" if was_blocked else "still allowed"
+
+
+def check_reachable(target: str) -> None:
+    """Raise a one-line ReplayError when nothing listens at `target` (an http(s) URL): every
+    request would fail the same way, so say it once."""
+    parts = urlsplit(target)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname or "", port), timeout=TIMEOUT).close()
+    except socket.gaierror:
+        raise ReplayError(f"cannot resolve the host of {target}: {parts.hostname}") from None
+    except OSError as failure:
+        why = failure.strerror or type(failure).__name__
+        raise ReplayError(
+            f"nothing answers at {target} ({why.lower()}): is the backend running?"
+        ) from None
 
 
 def _retarget(url: str, target: str) -> str:

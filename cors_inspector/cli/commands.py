@@ -182,7 +182,7 @@ def _no_terminal(alternative: str) -> bool:
     return True
 
 
-def run_open(args: argparse.Namespace) -> ExitStatus:
+def run_open(args: argparse.Namespace) -> int:
     from ..tui.app import CorsInspectorApp
     from ..tui.store import Store
 
@@ -190,10 +190,12 @@ def run_open(args: argparse.Namespace) -> ExitStatus:
         return ExitStatus.UNREADABLE
     app = CorsInspectorApp(Store(keep=args.keep), files=args.files)
     app.run()
+    if app.return_code:  # the app failed (Textual has printed why): never exit 0
+        return app.return_code
     return ExitStatus.UNREADABLE if app.problems else ExitStatus.OK
 
 
-def run_live_tui(args: argparse.Namespace) -> ExitStatus:
+def run_live_tui(args: argparse.Namespace) -> int:
     from ..mitm.proxy import warn_if_exposed
     from ..tui.app import CorsInspectorApp
     from ..tui.store import Store
@@ -202,8 +204,9 @@ def run_live_tui(args: argparse.Namespace) -> ExitStatus:
         return ExitStatus.UNREADABLE
     warn_if_exposed(args.listen_host)
     store = Store(keep=args.keep, scope="all" if args.all else "cors")
-    CorsInspectorApp(store, proxy=proxy_settings(args)).run()
-    return ExitStatus.OK
+    app = CorsInspectorApp(store, proxy=proxy_settings(args))
+    app.run()
+    return app.return_code or ExitStatus.OK  # non-zero: the app failed, Textual said why
 
 
 def run_browser_command(args: argparse.Namespace) -> int:
@@ -214,7 +217,7 @@ def run_browser_command(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> ExitStatus:
     from ..output.replay import print_replay, replay_records
-    from ..replay import ReplayError, choose_observations, redacted_notes, replay
+    from ..replay import ReplayError, check_reachable, choose_observations, redacted_notes, replay
 
     supplied = {}
     for header in args.header:
@@ -234,6 +237,10 @@ def run_replay(args: argparse.Namespace) -> ExitStatus:
         )
     except ReplayError as error:
         raise CliError(str(error)) from None
+    try:
+        check_reachable(args.to)
+    except ReplayError as error:  # exit 1, as for a request that got no answer
+        raise CliError(str(error), ExitStatus.BLOCKED) from None
     results = replay(observations, args.to, supplied, redact=not args.no_redact)
     for note in redacted_notes(observations, supplied):
         print(f"cors-inspector: note: {note}", file=sys.stderr)

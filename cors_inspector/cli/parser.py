@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .. import __version__
 from ..tui.store import DEFAULT_KEEP
@@ -20,6 +22,80 @@ from .epilogs import (
 )
 
 ONLY = ("all", "cors", "blocked")
+# The proxy's options, unset until given: the top-level parser and the proxy command share them.
+PROXY_DEFAULTS: dict[str, object] = {
+    "listen_host": "127.0.0.1",
+    "listen_port": 8080,
+    "log": "",
+    "save": "",
+    "proxy_auth": None,
+    "no_redact": False,
+    "all": False,
+}
+# Which commands take the top-level options (None: no command, the live TUI takes them all).
+TOP_LEVEL_OPTIONS_APPLY_TO = {"proxy": set(PROXY_DEFAULTS), "open": {"keep"}}
+
+
+class ParagraphFormatter(argparse.HelpFormatter):
+    """Wraps each paragraph of a description or epilog to the terminal, keeping paragraphs
+    apart and indented lines (examples) as they are written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        out: list[str] = []
+        prose: list[str] = []
+
+        def end_prose() -> None:
+            if prose:
+                out.append(
+                    textwrap.fill(
+                        " ".join(prose), width, initial_indent=indent, subsequent_indent=indent
+                    )
+                )
+                prose.clear()
+
+        for line in text.splitlines():
+            if line.strip() and not line[0].isspace():
+                prose.append(line.strip())
+                continue
+            end_prose()
+            out.append(indent + line if line.strip() else "")
+        end_prose()
+        return "\n".join(out)
+
+
+class CliParser(argparse.ArgumentParser):
+    """The top-level parser: an option given before a command it does not apply to is a usage
+    error (it would be ignored), and the proxy's unset options get their defaults."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, rest = super().parse_known_args(args, namespace)
+        if parsed.command is not None:
+            # The command's own options (e.g. analyze's --no-redact) are its own to take.
+            applies = TOP_LEVEL_OPTIONS_APPLY_TO.get(parsed.command, set()) | self._own_options(
+                parsed.command
+            )
+            given = [  # options of this parser that were given (they are unset otherwise)
+                action
+                for action in self._actions
+                if action.default is argparse.SUPPRESS and action.dest in vars(parsed)
+            ]
+            for action in given:
+                if action.dest not in applies and action.option_strings:
+                    owner = "the TUI's" if action.dest == "keep" else "the proxy's"
+                    self.error(
+                        f"{action.option_strings[0]} is {owner} option: it does not apply "
+                        f"to `{parsed.command}`"
+                    )
+        for name, value in (*PROXY_DEFAULTS.items(), ("keep", DEFAULT_KEEP)):
+            if not hasattr(parsed, name):
+                setattr(parsed, name, value)
+        return parsed, rest
+
+    def _own_options(self, command: str) -> set[str]:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+                return {a.dest for a in action.choices[command]._actions if a.option_strings}
+        return set()
 
 
 def port(text: str) -> int:
@@ -52,21 +128,37 @@ def positive(text: str) -> int:
     return number
 
 
+def backend_url(text: str) -> str:
+    """An argtype: an http(s) URL with a host, so that `--to localhost:1` is a usage error."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            f"wants a URL with its scheme, e.g. http://{text.split('://')[-1]} (got {text!r})"
+        )
+    try:
+        parts.port  # noqa: B018 (it raises on a port that is not a number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number in {text!r}") from None
+    return text
+
+
 def bundled_sample() -> Path:
     return Path(str(resources.files("cors_inspector") / "samples" / "demo.mitm"))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CliParser(
         prog="cors-inspector",
         description=DESCRIPTION,
         epilog=MAIN_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=ParagraphFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     add_proxy_arguments(parser)  # for the live TUI, which runs without a command
-    add_keep_argument(parser, DEFAULT_KEEP)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_keep_argument(parser)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=argparse.ArgumentParser
+    )
     analyze = add_command(
         commands,
         "analyze",
@@ -116,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run mitmproxy with cors-inspector in this process, without the TUI.",
         epilog=PROXY_EPILOG,
     )
-    add_proxy_arguments(proxy, inherit=True)
+    add_proxy_arguments(proxy)
     browser = add_command(
         commands,
         "browser",
@@ -152,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     tui.add_argument(
         "files", nargs="+", type=Path, metavar="FILE", help="mitmproxy flow files or HAR files"
     )
-    add_keep_argument(tui, argparse.SUPPRESS)  # unset here: the top-level value stands
+    add_keep_argument(tui)
     add_replay_parser(commands)
     return parser
 
@@ -170,8 +262,8 @@ def add_capture_files(parser: argparse.ArgumentParser) -> None:
 def add_command(
     commands: argparse._SubParsersAction, name: str, **texts: str
 ) -> argparse.ArgumentParser:
-    """A command whose description and examples keep their line breaks."""
-    return commands.add_parser(name, formatter_class=argparse.RawDescriptionHelpFormatter, **texts)
+    """A command whose description and examples keep their paragraphs and examples."""
+    return commands.add_parser(name, formatter_class=ParagraphFormatter, **texts)
 
 
 def add_replay_parser(commands: argparse._SubParsersAction) -> None:
@@ -187,14 +279,16 @@ def add_replay_parser(commands: argparse._SubParsersAction) -> None:
     replay.add_argument(
         "--to",
         required=True,
+        type=backend_url,
         metavar="URL",
         help="the backend to send to, e.g. http://localhost:8000",
     )
     replay.add_argument(
         "--only",
-        choices=("blocked", "all"),
+        choices=ONLY,
         default="all",
-        help="replay only what was blocked, or every request (default)",
+        help="which requests to re-send, as analyze --only: all (default) or cors (the same "
+        "here: only CORS requests are re-sent), or blocked",
     )
     replay.add_argument(
         "--backend",
@@ -208,49 +302,51 @@ def add_replay_parser(commands: argparse._SubParsersAction) -> None:
         metavar="'NAME: VALUE'",
         help="send this header (e.g. a token the capture redacted); repeatable",
     )
-    replay.add_argument("--format", choices=("text", "json"), default="text")
+    replay.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: before -> after for each request (default); json: one array",
+    )
     add_no_redact(replay)
 
 
-def add_proxy_arguments(parser: argparse.ArgumentParser, inherit: bool = False) -> None:
-    """The proxy's options; with `inherit`, unset ones keep the top-level parser's values, so
+def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
+    """The proxy's options, unset unless given (CliParser fills in PROXY_DEFAULTS), so that
     `cors-inspector --listen-port 9090 proxy` and `cors-inspector proxy --listen-port 9090`
     both work."""
-
-    def default(value: object) -> object:
-        return argparse.SUPPRESS if inherit else value
-
+    default = argparse.SUPPRESS
     parser.add_argument(
         "--listen-host",
-        default=default("127.0.0.1"),
+        default=default,
         help="address to listen on (default: 127.0.0.1, loopback only)",
     )
-    parser.add_argument("--listen-port", type=port, default=default(8080), help="default: 8080")
+    parser.add_argument("--listen-port", type=port, default=default, help="default: 8080")
     parser.add_argument(
         "--proxy-auth",
         type=user_and_password,
         metavar="USER:PASS",
-        default=default(None),
+        default=default,
         help="the password the proxy asks for; beyond loopback it always asks, with a random "
         "password printed at start when none is given",
     )
     parser.add_argument(
         "--log",
         metavar="FILE",
-        default=default(""),
+        default=default,
         help="append one JSON line per decision (the jsonl schema), rotated",
     )
     parser.add_argument(
         "--save",
         metavar="FILE",
-        default=default(""),
+        default=default,
         help="save the flows to a mitmproxy file for replay and analyze",
     )
-    add_no_redact(parser, default(False), "written")
+    add_no_redact(parser, default, "written")
     parser.add_argument(
         "--all",
         action="store_true",
-        default=default(False),
+        default=default,
         help="log and print every request, not only CORS ones",
     )
 
@@ -269,11 +365,11 @@ def add_no_redact(
     )
 
 
-def add_keep_argument(parser: argparse.ArgumentParser, default: object) -> None:
+def add_keep_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep",
         type=positive,
         metavar="N",
-        default=default,
+        default=argparse.SUPPRESS,  # unset unless given: CliParser fills in the default
         help=f"the TUI keeps the newest N requests, dropping the oldest (default {DEFAULT_KEEP})",
     )

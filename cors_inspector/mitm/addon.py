@@ -22,6 +22,7 @@ from mitmproxy import command, ctx, flow, hooks, http, types
 
 from ..engine import Analyzer, Decision
 from ..engine.origins import origin_of
+from ..engine.words import counted
 from ..output.records import to_json_line
 from ..readers.mitm import exchange_from_flow
 from ..redact import open_private, redact_decision
@@ -257,4 +258,4 @@ class CorsInspector:
             for decision in recent.values():
                 shown = redact_decision(decision) if self._redact else decision
                 out.write(to_json_line(shown) + "\n")
-        logger.info(f"cors-inspector: {len(recent)} decisions written to {path}")
+        logger.info(f"cors-inspector: {counted(len(recent), 'decision')} written to {path}")

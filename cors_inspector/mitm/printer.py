@@ -1,6 +1,9 @@
 """One coloured line per decision, for the terminal mitmdump (or `cors-inspector proxy`) runs in.
 
-Lines are collected and written out with the log records, at most every 50 ms under load: a
+Whether to print is the `cors_print` option: `cors-inspector proxy` sets it `on`, the TUI's
+in-process proxy `off`; `auto` (a bare `mitmdump -s addons/cors_inspector.py`) prints where
+mitmdump's own flow printer is loaded, since the consoles of mitmproxy and mitmweb own their
+screens. Lines are collected and written out with the log records, at most every 50 ms under load: a
 write per flow costs the proxy more than judging it does.
 """
 
@@ -35,8 +38,11 @@ def decision_line(decision: Decision, redact: bool = True) -> str:
     return line
 
 
+PRINT_CHOICES = ("auto", "on", "off")
+
+
 class Printer:
-    """Prints under mitmdump only: mitmproxy's console and the TUI own their screens."""
+    """Prints where a terminal shows the proxy's output, as the `cors_print` option says."""
 
     def __init__(self, outfile: TextIO | None = None) -> None:
         self.outfile = outfile  # None: sys.stdout as it is when lines are written
@@ -44,8 +50,22 @@ class Printer:
         self._redact = True
         self._lines: list[str] = []
 
+    def load(self, loader) -> None:
+        loader.add_option(
+            "cors_print",
+            str,
+            "auto",
+            "Print one coloured line per decision: on, off, or auto (where mitmdump prints "
+            "its flows).",
+            choices=PRINT_CHOICES,
+        )
+
     def configure(self, updated: set[str]) -> None:
-        self.enabled = type(ctx.master).__name__ == "DumpMaster"
+        choice = ctx.options.cors_print
+        # mitmdump's Dumper addon prints flows to its terminal: where it runs, lines belong.
+        self.enabled = choice == "on" or (
+            choice == "auto" and ctx.master.addons.get("dumper") is not None
+        )
         self._redact = ctx.options.cors_redact
 
     def write(self, decision: Decision) -> None:

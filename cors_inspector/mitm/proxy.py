@@ -7,7 +7,7 @@ import contextlib
 import ipaddress
 import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mitmproxy import options
 from mitmproxy.tools.dump import DumpMaster
@@ -24,6 +24,7 @@ class ProxySettings:
     redact: bool = True
     cors_only: bool = True
     proxy_auth: str = ""  # USER:PASS, mitmproxy's `proxyauth`; required beyond loopback
+    print_lines: bool = False  # a line per decision on stdout: `proxy` only, never the TUI
 
 
 AUTH_USER = "cors-inspector"
@@ -79,6 +80,7 @@ def make_master(settings: ProxySettings, addon: CorsInspector) -> DumpMaster:
         cors_save=settings.save,
         cors_redact=settings.redact,
         cors_only=settings.cors_only,
+        cors_print="on" if settings.print_lines else "off",
     )
     return master
 
@@ -91,7 +93,7 @@ def run_proxy(settings: ProxySettings) -> int:
     addon = CorsInspector()
 
     async def serve() -> None:
-        master = make_master(settings, addon)
+        master = make_master(replace(settings, print_lines=True), addon)
         print(
             f"cors-inspector: proxy on http://{settings.listen_host}:{settings.listen_port} "
             "(point the browser at it, or run `cors-inspector browser`; Ctrl-C stops)",

@@ -11,6 +11,7 @@ from rich.panel import Panel
 from rich.text import Text
 
 from ..engine import Decision
+from ..engine.words import counted
 from ..fix import Suggestion
 from .code import Block, Code, print_blocks
 
@@ -38,9 +39,10 @@ def verification_line(suggestion: Suggestion) -> Text:
             f"{after_page} ({was_blocked} {'was' if was_blocked == 1 else 'were'} blocked)",
             style="green",
         )
+    failing = len(verification.failures)
     text = Text(
-        f"✘ with Starlette {verification.starlette_version}, {len(verification.failures)} of "
-        f"{total} requests still fail:",
+        f"✘ with Starlette {verification.starlette_version}, {failing} of "
+        f"{counted(total, 'request')} still {'fails' if failing == 1 else 'fail'}:",
         style="bold red",
     )
     for check in verification.failures:

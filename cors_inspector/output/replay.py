@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..engine.words import counted
 from ..replay import Replayed
 from .styles import REPLAY_STYLE
 
@@ -45,7 +46,7 @@ def print_replay(console: Console, results: list[Replayed], target: str) -> None
         )
     console.print(table)
     counts = Counter(result.outcome for result in results)
-    line = Text(f"{len(results)} requests: ")
+    line = Text(f"{counted(len(results), 'request')}: ")
     for outcome, (symbol, style) in REPLAY_STYLE.items():
         if counts[outcome]:
             line.append(f"{symbol} {counts[outcome]} {outcome}  ", style=style)

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from ..engine.decision import Decision
 from ..engine.safelists import read_by_pages
+from ..engine.words import counted
 from .code import Block, print_blocks
 from .styles import (
     IF_CREDENTIALS_STYLE,
@@ -114,7 +115,7 @@ def hidden_panel(decision: Decision) -> Panel | None:
 def summary_line(decisions: Sequence[Decision], shown: str = "") -> Text:
     """Counts over every request judged; `shown` says what the report above left out."""
     verdicts = Counter(decision.verdict for decision in decisions)
-    text = Text(f"{len(decisions)} requests: ")
+    text = Text(f"{counted(len(decisions), 'request')}: ")
     for verdict in ("blocked", "allowed", "unknown", "not-applicable"):
         symbol, style = VERDICT_STYLE[verdict]
         text.append(f"{symbol} {verdicts.get(verdict, 0)} {verdict}  ", style=style)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from ..engine.exchange import BODY_HEAD, Exchange, Headers, Request, Response
+from ..engine.words import counted
 from .json_text import JsonStream, describe_error, latin1_headers
 from .limits import is_status, is_time, timestamp
 
@@ -160,6 +161,4 @@ def read_har(stream: IO[str]) -> Iterator[Exchange]:
     if not found_log:
         raise HarError('JSON, but not a HAR file (no "log" object)')
     if skipped:
-        raise HarError(
-            f"{skipped} HAR entr{'y' if skipped == 1 else 'ies'} skipped ({first_skipped})"
-        )
+        raise HarError(f"{counted(skipped, 'HAR entry', 'HAR entries')} skipped ({first_skipped})")

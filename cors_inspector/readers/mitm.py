@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
 from ..engine.exchange import BODY_HEAD, Exchange, Headers, Request, Response
+from ..engine.words import counted
 from .limits import is_status, timestamp
 from .tnetstring import TNetStringError, records
 
@@ -224,4 +225,4 @@ def read_flows(stream: IO[bytes]) -> Iterator[Exchange]:
     except TNetStringError as error:
         if not count:
             raise FlowFileError(f"not a mitmproxy flow file ({error})") from None
-        raise FlowFileError(f"{error} (after {count} flows)") from None
+        raise FlowFileError(f"{error} (after {counted(count, 'flow')})") from None

@@ -29,8 +29,8 @@ from tests.support.paths import ADDON, REPO, mitmdump
 
 from .cases import BACKENDS, CASES, PAGES, SESSION_COOKIE, Case
 from .network_log import NetworkLog
+from .requirements import CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -24,6 +24,7 @@ from tests.support.agreement import (
     har_disagreement,
 )
 
+from . import needs_browser  # noqa: F401 (skips without Chromium or Playwright)
 from .capture import RunResult
 from .cases import CASES, CASES_BY_ID
 from .fixes import SUMMARY_KEY

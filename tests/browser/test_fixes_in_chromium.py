@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from . import needs_browser  # noqa: F401 (skips without Chromium or Playwright)
 from .capture import RunResult
 from .cases import BACKENDS, CASES, CASES_BY_ID
 from .fixes import (

@@ -15,6 +15,7 @@ from mitmproxy import http, io
 
 from tests.support.agreement import case_of
 
+from . import needs_browser  # noqa: F401 (skips without Chromium or Playwright)
 from .capture import RunResult
 from .cases import CASES, CASES_BY_ID, SESSION_COOKIE
 

@@ -25,6 +25,7 @@ from tests.support.agreement import (
     group_by_case,
 )
 
+from . import needs_browser  # noqa: F401 (skips without Chromium or Playwright)
 from .capture import RunResult
 from .cases import CASES
 

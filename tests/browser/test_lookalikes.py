@@ -10,6 +10,7 @@ from cors_inspector.fix import suggestions_for
 from cors_inspector.readers import read_capture
 from tests.support.agreement import case_of
 
+from . import needs_browser  # noqa: F401 (skips without Chromium or Playwright)
 from .capture import RunResult
 
 pytestmark = pytest.mark.browser

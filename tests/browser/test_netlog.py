@@ -19,6 +19,7 @@ from tests.support.agreement import (
     netlog_agreement,
 )
 
+from . import needs_browser  # noqa: F401 (skips without Chromium or Playwright)
 from .netlog_run import MODES, NetLogRun, run
 
 pytestmark = pytest.mark.browser

@@ -174,3 +174,54 @@ def test_an_open_relay_under_mitmdump_is_warned_about_not_changed(caplog):
         caplog.clear()
         tctx.options.update(proxyauth="alice:pw")
         assert "without proxyauth" not in caplog.text
+
+
+def _printed(cors_print: str | None, with_dumper: bool) -> str:
+    """What the addon prints for one blocked flow, under a master with or without mitmdump's
+    flow printer (the Dumper addon), with `cors_print` as given (None: its default)."""
+    import io
+
+    from mitmproxy.addons.dumper import Dumper
+
+    out = io.StringIO()
+    addon = CorsInspector(outfile=out)
+    with taddons.context() as tctx:
+        if with_dumper:  # loaded before any script, as mitmdump does
+            tctx.master.addons.add(Dumper(io.StringIO()))
+        tctx.master.addons.add(addon)
+        options = {} if cors_print is None else {"cors_print": cors_print}
+        tctx.configure(addon.printer, **options)  # as mitmdump does once its script loads
+        addon.response(_flow())
+        addon.done()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("cors_print", "with_dumper", "prints"),
+    [
+        (None, True, True),  # mitmdump -s addons/cors_inspector.py
+        (None, False, False),  # mitmproxy's console, mitmweb: they own the screen
+        ("on", False, True),  # cors-inspector proxy
+        ("off", True, False),  # the TUI's in-process proxy
+    ],
+)
+def test_lines_are_printed_where_the_option_says(cors_print, with_dumper, prints):
+    printed = _printed(cors_print, with_dumper)
+    assert ("MissingAllowOriginHeader" in printed) is prints
+
+
+def test_the_tui_proxy_is_silent_and_the_proxy_command_prints():
+    from dataclasses import replace
+
+    from cors_inspector.mitm.proxy import ProxySettings, make_master
+
+    async def options_of(settings: ProxySettings) -> tuple[str, bool]:
+        addon = CorsInspector()
+        master = make_master(settings, addon)
+        return master.options.cors_print, addon.printer.enabled
+
+    import asyncio
+
+    tui = ProxySettings(listen_port=0)  # what the TUI's feed passes
+    assert asyncio.run(options_of(tui)) == ("off", False)
+    assert asyncio.run(options_of(replace(tui, print_lines=True))) == ("on", True)

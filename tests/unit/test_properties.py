@@ -1,6 +1,10 @@
 """Property-based tests over generated exchanges: the engine never crashes, and its
 decisions keep the invariants a browser's do."""
 
+import pytest
+
+pytest.importorskip("hypothesis", reason="the property tests need hypothesis (the test extra)")
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from ...engine.words import counted
 from ..store import BackendStats
 
 ALL = ""
@@ -31,7 +32,7 @@ class BackendPicker(ModalScreen[str | None]):
         for name in sorted(self.backends):
             stats = self.backends[name]
             label = Text(name)
-            label.append(f"  {sum(stats.counts.values()):,} requests", "dim")
+            label.append(f"  {counted(sum(stats.counts.values()), 'request', grouped=True)}", "dim")
             if stats.blocked:
                 label.append(f"  ✘ {stats.blocked:,} blocked", "bold red")
             options.append(Option(label, id=name))

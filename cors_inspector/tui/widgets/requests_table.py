@@ -25,6 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
+from ...engine.words import counted
 from ...output.styles import (
     IF_CREDENTIALS,
     IF_CREDENTIALS_STYLE,
@@ -355,5 +356,4 @@ class RequestsTable(Vertical):
         hint = self.query_one("#new-hint", Static)
         hint.display = unseen > 0 and not self.list.follow
         if hint.display:
-            noun = "request" if unseen == 1 else "requests"
-            hint.update(f"↓ {unseen:,} new {noun} — press End to follow")
+            hint.update(f"↓ {counted(unseen, 'new request', grouped=True)} — press End to follow")

@@ -7,6 +7,7 @@ from typing import ClassVar
 from rich.table import Table
 from rich.text import Text
 
+from ...engine.words import counted
 from ...output.styles import IF_CREDENTIALS, IF_CREDENTIALS_STYLE, VERDICT_STYLE
 from ..store import Store
 from .styles import ThemedStatic
@@ -32,7 +33,7 @@ class StatusBar(ThemedStatic):
 
     def show(self, store: Store, source: str, reveal: bool, warnings: list[str]) -> None:
         left = Text(f"{source}  " if source else "")
-        left.append(f"{store.total:,} requests")
+        left.append(counted(store.total, "request", grouped=True))
         palette = self.palette()
         for verdict in ("blocked", "unknown"):
             if store.verdicts[verdict]:

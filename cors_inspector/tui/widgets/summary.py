@@ -6,6 +6,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ...engine.words import counted
 from ...output.styles import VERDICT_STYLE, Palette
 from ..fixes import FixResult
 from ..store import BackendStats
@@ -56,5 +57,7 @@ class BackendSummary(ThemedStatic, can_focus=True):
                 stale = "More requests came since this fix was verified: press r to verify again."
                 fix_part = Group(fix_part, Text(stale, "italic"))
         total = sum(stats.counts.values())
-        self.border_subtitle = f"{total:,} requests, {stats.blocked:,} blocked"
+        self.border_subtitle = (
+            f"{counted(total, 'request', grouped=True)}, {stats.blocked:,} blocked"
+        )
         self.update(Group(counts_table(stats, self.palette()), Text(""), fix_part))
