@@ -169,9 +169,12 @@ def proxy_settings(args: argparse.Namespace) -> ProxySettings:
 
 
 def run_proxy_command(args: argparse.Namespace) -> int:
-    from ..mitm.proxy import run_proxy
+    from ..mitm.proxy import ProxyStartError, run_proxy
 
-    return run_proxy(proxy_settings(args))
+    try:
+        return run_proxy(proxy_settings(args))
+    except ProxyStartError as error:
+        raise CliError(str(error)) from None
 
 
 def _no_terminal(alternative: str) -> bool:
@@ -206,6 +209,8 @@ def run_live_tui(args: argparse.Namespace) -> int:
     store = Store(keep=args.keep, scope="all" if args.all else "cors")
     app = CorsInspectorApp(store, proxy=proxy_settings(args))
     app.run()
+    if app.proxy_failed:
+        return ExitStatus.UNREADABLE
     return app.return_code or ExitStatus.OK  # non-zero: the app failed, Textual said why
 
 
