@@ -253,6 +253,27 @@ def add_proxy_arguments(parser: argparse.ArgumentParser, inherit: bool = False) 
         default=default(False),
         help="log and print every request, not only CORS ones",
     )
+    # A flag, and the page as an option's value: `--with-browser open x` stays the `open`
+    # command (refused: it has no proxy), never a URL taken for a command or the reverse.
+    parser.add_argument(
+        "--with-browser",
+        action="store_true",
+        default=default(False),
+        help="also start a throwaway Chromium through the proxy, attached over a DevTools "
+        "pipe: its own verdict, the script line of each call, the requests it never sent",
+    )
+    parser.add_argument(
+        "--url",
+        metavar="URL",
+        default=default(None),
+        help="with --with-browser: the page to open (default: about:blank)",
+    )
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        default=default(False),
+        help="with --with-browser: no browser window",
+    )
 
 
 def add_no_redact(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from mitmproxy import options
 from mitmproxy.tools.dump import DumpMaster
 
-from .addon import CorsInspector
+from .addon import Companion, CorsInspector
 
 
 @dataclass
@@ -83,12 +83,12 @@ def make_master(settings: ProxySettings, addon: CorsInspector) -> DumpMaster:
     return master
 
 
-def run_proxy(settings: ProxySettings) -> int:
+def run_proxy(settings: ProxySettings, companion: Companion | None = None) -> int:
     """Serve until interrupted; one coloured line per CORS request."""
     warn_if_exposed(settings.listen_host)
     if told := require_auth(settings):
         print(told, file=sys.stderr, flush=True)
-    addon = CorsInspector()
+    addon = CorsInspector(companion=companion)
 
     async def serve() -> None:
         master = make_master(settings, addon)
