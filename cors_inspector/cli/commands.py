@@ -253,7 +253,17 @@ def run_live_tui(args: argparse.Namespace) -> ExitStatus:
         return ExitStatus.UNREADABLE
     warn_if_exposed(args.listen_host)
     store = Store(keep=args.keep, scope="all" if args.all else "cors")
-    CorsInspectorApp(store, proxy=proxy_settings(args)).run()
+    if not args.with_browser:
+        CorsInspectorApp(store, proxy=proxy_settings(args)).run()
+        return ExitStatus.OK
+    bridge = start_bridge(args, _say)
+    app = CorsInspectorApp(store, proxy=proxy_settings(args), companion=bridge.pairing)
+    bridge.on_lost = app.browser_lost  # from now on the status bar says it
+    try:
+        app.run()
+    finally:
+        bridge.close()
+    _say(f"browser bridge: {bridge.pairing.counts.line()}")
     return ExitStatus.OK
 
 
