@@ -6,8 +6,9 @@ new page run, and opens the one page it was asked to open. Its own thread reads 
 the proxy's loop only offers decisions and collects them again (`offer`, `due`), under a lock
 held for dict operations, so the proxy never waits for the browser. DevTools request ids never
 reach the wire: a decision is paired with the browser's request of the same method and URL,
-the oldest unpaired one, started within PAIR_WINDOW_S of it. A decision waits at most HOLD_S
-for its browser request; what cannot be paired is counted (`counts`), and handed on as it is.
+the oldest unpaired one, started within PAIR_WINDOW_S of it. A Chromium's decision waits at
+most HOLD_S for its browser request (another client's, none: it cannot be ours); what cannot
+be paired is counted (`counts`), and handed on as it is.
 """
 
 from __future__ import annotations
@@ -114,8 +115,9 @@ class Pairing:
         self.lost = False  # the browser is gone: decisions pass straight through
         self._lock = threading.Lock()
         self._open: dict[tuple[str, str], deque[BrowserRequest]] = {}  # unpaired, by key
-        self._held: list[Decision] = []  # no browser request yet
-        self._held_at: dict[str, float] = {}  # flow id -> monotonic time it began to wait
+        # No browser request yet (other clients' too): oldest first, and by key to claim.
+        self._held: deque[tuple[float, Decision]] = deque()  # (monotonic, decision)
+        self._held_by_key: dict[tuple[str, str, bool], deque[Decision]] = {}
         self._waiting: list[BrowserRequest] = []  # paired, not settled
         self._ready: list[Decision] = []
 
@@ -146,9 +148,13 @@ class Pairing:
             if self.lost:
                 return [decision]
             request = self._match(decision)
+            if request is None and decision.browser != "chromium":
+                self.counts.unpaired_decisions += 1  # another client: it goes on at once
+                return [decision]
             if request is None:
-                self._held.append(decision)
-                self._held_at[decision.flow_id] = time.monotonic()
+                self._held.append((time.monotonic(), decision))
+                key = (decision.method, decision.url, decision.kind == "preflight")
+                self._held_by_key.setdefault(key, deque()).append(decision)
                 return []
             return self._paired(request, decision)
 
@@ -157,10 +163,11 @@ class Pairing:
         with self._lock:
             ready, self._ready = self._ready, []
             expired = time.monotonic() - HOLD_S
-            for decision in list(self._held):
-                if self.lost or self._held_at[decision.flow_id] < expired:
-                    self._held.remove(decision)
-                    del self._held_at[decision.flow_id]
+            while self._held and (self.lost or self._held[0][0] < expired):
+                _, decision = self._held.popleft()
+                key = (decision.method, decision.url, decision.kind == "preflight")
+                if decision in self._held_by_key.get(key, ()):  # not claimed meanwhile
+                    self._unhold(key, decision)
                     self.counts.unpaired_decisions += 1
                     ready.append(decision)
             for request in list(self._waiting):
@@ -195,15 +202,18 @@ class Pairing:
 
     def _claim_held(self, request: BrowserRequest) -> None:
         """A decision that arrived before its browser request's event."""
-        for decision in self._held:
-            if (decision.method, decision.url) == (request.method, request.url) and (
-                request.preflight == (decision.kind == "preflight")
-            ):
-                self._held.remove(decision)
-                del self._held_at[decision.flow_id]
-                self._open[(request.method, request.url)].remove(request)
-                self._ready.extend(self._paired(request, decision))
-                return
+        key = (request.method, request.url, request.preflight)
+        if held := self._held_by_key.get(key):
+            decision = held[0]
+            self._unhold(key, decision)
+            self._open[(request.method, request.url)].remove(request)
+            self._ready.extend(self._paired(request, decision))
+
+    def _unhold(self, key: tuple[str, str, bool], decision: Decision) -> None:
+        held = self._held_by_key[key]
+        held.remove(decision)  # the oldest, nearly always: cheap
+        if not held:
+            del self._held_by_key[key]
 
     def _paired(self, request: BrowserRequest, decision: Decision) -> list[Decision]:
         request.decision = decision
@@ -306,10 +316,8 @@ class Bridge:
         self.on_lost = on_lost
         self._proxy = (proxy_host, proxy_port)
         self._pipe = CdpPipe(executable, f"http://{proxy_host}:{proxy_port}", headless)
-        self._requests: dict[tuple[str, str], BrowserRequest] = {}  # (session, DevTools id)
+        self.events = NetworkEvents(self.pairing, self._pipe.send, url)
         self._closing = False
-        self._opened = False  # the page asked for has been opened
-        self._orphans: dict[tuple[str, str], BrowserRequest] = {}  # preflights before theirs
         self._thread = threading.Thread(target=self._run, name="cors-browser-bridge", daemon=True)
 
     @property
@@ -333,7 +341,7 @@ class Bridge:
             )
             self._wait_for_proxy()
             for message in pipe.messages():
-                self._handle(message)
+                self.events.handle(message)
             problem = "the browser closed"
         except (OSError, ValueError, KeyError, TypeError) as error:
             problem = f"the browser's DevTools channel failed ({error})"
@@ -352,24 +360,38 @@ class Bridge:
                     raise
                 threading.Event().wait(0.05)  # the poll interval of a wait with a deadline
 
-    def _handle(self, message: dict[str, Any]) -> None:
+
+class NetworkEvents:
+    """The browser's messages turned into BrowserRequests for the pairing. What it sends back
+    only reads: Network events on for each new target, which may then run; the first tab
+    opens `url`."""
+
+    def __init__(self, pairing: Pairing, send: Callable[..., int], url: str) -> None:
+        self.pairing = pairing
+        self._send = send
+        self.url = url
+        self._requests: dict[tuple[str, str], BrowserRequest] = {}  # (session, DevTools id)
+        self._opened = False  # the page asked for has been opened
+        self._orphans: dict[tuple[str, str], BrowserRequest] = {}  # preflights before theirs
+
+    def handle(self, message: dict[str, Any]) -> None:
         method = message.get("method")
         params = message.get("params") or {}
         session = message.get("sessionId", "")
         if method == "Target.attachedToTarget":
             attached = params["sessionId"]
             if params["targetInfo"]["type"] in ATTACHED_TYPES:
-                self._pipe.send("Network.enable", session=attached)
-                self._pipe.send(
+                self._send("Network.enable", session=attached)
+                self._send(
                     "Target.setAutoAttach",
                     {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
                     attached,
                 )
-            self._pipe.send("Runtime.runIfWaitingForDebugger", session=attached)
+            self._send("Runtime.runIfWaitingForDebugger", session=attached)
             if params["targetInfo"]["type"] == "page" and not self._opened:
                 # The first tab opens the page once its Network events are on: none is missed.
                 self._opened = True
-                self._pipe.send("Page.navigate", {"url": self.url}, attached)
+                self._send("Page.navigate", {"url": self.url}, attached)
         elif method == "Network.requestWillBeSent":
             self._will_be_sent(session, params)
         elif method == "Network.responseReceived":

@@ -56,8 +56,17 @@ def test_a_disagreement_the_credentials_cannot_explain_keeps_both_answers():
     assert decision.explanation in shown.explanation  # the engine's own answer stays
 
 
-def test_a_request_the_browser_never_made_waits_then_goes_on_counted():
-    decision = judged(cors_get({"Access-Control-Allow-Origin": PAGE}))
+def test_another_clients_request_goes_on_at_once_counted():
+    decision = judged(cors_get({"Access-Control-Allow-Origin": PAGE}))  # no User-Agent
+    pairing = Pairing()
+    assert pairing.offer(decision) == [decision]
+    assert pairing.counts.unpaired_decisions == 1
+
+
+def test_a_chromium_request_the_bridge_has_not_seen_waits_then_goes_on_counted():
+    chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0.0.0 Safari/537.36"
+    decision = judged(cors_get({"Access-Control-Allow-Origin": PAGE}, extra={"User-Agent": chrome}))
+    assert decision.browser == "chromium"
     pairing = Pairing()
     assert pairing.offer(decision) == []  # its browser event may still be on its way
     pairing.lose()  # the browser went away: nothing waits any more
