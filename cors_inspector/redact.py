@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-from .engine.decision import Decision, Step
+from .engine.decision import Decision, Initiator, Step
 
 SECRET_HEADERS = ("cookie", "set-cookie", "authorization", "proxy-authorization")
 # Query and fragment parameters whose values are credentials (OAuth, API keys, signed URLs).
@@ -100,8 +100,10 @@ def redact_decision(decision: Decision) -> Decision:
     firefox_console_message = _redacted(decision.firefox_console_message)
     failed_parameter = _redacted(decision.failed_parameter)
     trace = [_redacted_step(step) for step in decision.trace]
+    initiator = _redacted_initiator(decision.initiator)
     if (
         url is decision.url
+        and initiator is decision.initiator
         and explanation is decision.explanation
         and console_message is decision.console_message
         and firefox_console_message is decision.firefox_console_message
@@ -117,7 +119,21 @@ def redact_decision(decision: Decision) -> Decision:
         firefox_console_message=firefox_console_message,
         failed_parameter=failed_parameter,
         trace=trace,
+        initiator=initiator,
     )
+
+
+def _redacted_initiator(initiator: Initiator | None) -> Initiator | None:
+    """The script URLs of the call stack (a token in a script's query string)."""
+    if initiator is None:
+        return None
+    stack = tuple(frame._replace(url=redact_text(frame.url)) for frame in initiator.stack)
+    url = redact_text(initiator.url)
+    if url is initiator.url and all(
+        new.url is old.url for new, old in zip(stack, initiator.stack, strict=True)
+    ):
+        return initiator
+    return initiator._replace(url=url, stack=stack)
 
 
 def make_private(descriptor: int) -> None:

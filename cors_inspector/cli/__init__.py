@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from .commands import COMMANDS, run_live_tui
+from .commands import COMMANDS, check_browser_options, run_live_tui
 from .parser import build_parser
 from .status import CliError, ExitStatus
 
@@ -17,6 +17,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run = COMMANDS.get(args.command, run_live_tui)  # no command: the TUI over a live proxy
     try:
+        check_browser_options(args)
         return run(args)
     except CliError as error:
         print(f"cors-inspector: error: {error}", file=sys.stderr)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from .progress import reading_progress
 from .status import CliError, ExitStatus
 
 if TYPE_CHECKING:
+    from ..browsers.bridge import Bridge
     from ..mitm.proxy import ProxySettings
 
 KEEP = {
@@ -168,11 +170,60 @@ def proxy_settings(args: argparse.Namespace) -> ProxySettings:
     )
 
 
+def check_browser_options(args: argparse.Namespace) -> None:
+    """--with-browser and its options belong to the live proxy (with or without the TUI)."""
+    live = args.command in (None, "proxy")
+    if getattr(args, "with_browser", False) and not live:
+        raise CliError(
+            f"--with-browser starts a browser through the live proxy: use it with "
+            f"cors-inspector or cors-inspector proxy, not {args.command}"
+        )
+    if live and args.url is not None and not args.with_browser:
+        raise CliError("--url is the page --with-browser opens: add --with-browser")
+
+
+def start_bridge(args: argparse.Namespace, on_lost: Callable[[str], None]) -> Bridge:
+    """The throwaway Chromium of --with-browser, attached, opening --url once the proxy
+    listens."""
+    from ..browsers.bridge import Bridge
+    from ..browsers.chromium import find_browser
+
+    executable = find_browser()
+    if executable is None:
+        raise CliError("--with-browser needs Chromium or Chrome: apt-get install chromium")
+    try:
+        bridge = Bridge(
+            executable,
+            args.listen_host if args.listen_host not in ("", "0.0.0.0", "::") else "127.0.0.1",
+            args.listen_port,
+            args.url or "about:blank",
+            args.headless,
+            on_lost,
+        )
+    except OSError as error:
+        raise CliError(f"cannot start the browser: {error}") from None
+    bridge.start()
+    return bridge
+
+
+def _say(line: str) -> None:
+    print(f"cors-inspector: {line}", file=sys.stderr, flush=True)
+
+
 def run_proxy_command(args: argparse.Namespace) -> int:
     from ..mitm.proxy import ProxyStartError, run_proxy
 
+    settings = proxy_settings(args)
     try:
-        return run_proxy(proxy_settings(args))
+        if not args.with_browser:
+            return run_proxy(settings)
+        bridge = start_bridge(args, _say)
+        _say(f"Chromium attached over its DevTools pipe (pid {bridge.pid}), opening {bridge.url}")
+        try:
+            return run_proxy(settings, companion=bridge.pairing)
+        finally:
+            bridge.close()
+            _say(f"browser bridge: {bridge.pairing.counts.line()}")
     except ProxyStartError as error:
         raise CliError(str(error)) from None
 
@@ -207,8 +258,18 @@ def run_live_tui(args: argparse.Namespace) -> int:
         return ExitStatus.UNREADABLE
     warn_if_exposed(args.listen_host)
     store = Store(keep=args.keep, scope="all" if args.all else "cors")
-    app = CorsInspectorApp(store, proxy=proxy_settings(args))
-    app.run()
+    if not args.with_browser:
+        app = CorsInspectorApp(store, proxy=proxy_settings(args))
+        app.run()
+    else:
+        bridge = start_bridge(args, _say)
+        app = CorsInspectorApp(store, proxy=proxy_settings(args), companion=bridge.pairing)
+        bridge.on_lost = app.browser_lost  # from now on the status bar says it
+        try:
+            app.run()
+        finally:
+            bridge.close()
+        _say(f"browser bridge: {bridge.pairing.counts.line()}")
     if app.proxy_failed:
         return ExitStatus.UNREADABLE
     return app.return_code or ExitStatus.OK  # non-zero: the app failed, Textual said why

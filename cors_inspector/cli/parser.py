@@ -31,6 +31,9 @@ PROXY_DEFAULTS: dict[str, object] = {
     "proxy_auth": None,
     "no_redact": False,
     "all": False,
+    "with_browser": False,
+    "url": None,
+    "headless": False,
 }
 # Which commands take the top-level options (None: no command, the live TUI takes them all).
 TOP_LEVEL_OPTIONS_APPLY_TO = {"proxy": set(PROXY_DEFAULTS), "open": {"keep"}}
@@ -94,7 +97,7 @@ class CliParser(argparse.ArgumentParser):
     def _own_options(self, command: str) -> set[str]:
         for action in self._actions:
             if isinstance(action, argparse._SubParsersAction) and command in action.choices:
-                return {a.dest for a in action.choices[command]._actions if a.option_strings}
+                return {a.dest for a in action.choices[command]._actions}
         return set()
 
 
@@ -348,6 +351,27 @@ def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         default=default,
         help="log and print every request, not only CORS ones",
+    )
+    # A flag, and the page as an option's value: `--with-browser open x` stays the `open`
+    # command (refused: it has no proxy), never a URL taken for a command or the reverse.
+    parser.add_argument(
+        "--with-browser",
+        action="store_true",
+        default=default,
+        help="also start a throwaway Chromium through the proxy, attached over a DevTools "
+        "pipe: its own verdict, the script line of each call, the requests it never sent",
+    )
+    parser.add_argument(
+        "--url",
+        metavar="URL",
+        default=default,
+        help="with --with-browser: the page to open (default: about:blank)",
+    )
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        default=default,
+        help="with --with-browser: no browser window",
     )
 
 

@@ -24,6 +24,24 @@ class Step(NamedTuple):
     outcome: Outcome
 
 
+class Frame(NamedTuple):
+    """One call of a script's stack (1-based line and column, as editors count)."""
+
+    function: str
+    url: str
+    line: int
+    column: int
+
+
+class Initiator(NamedTuple):
+    """Where the page asked for the request: the fetch()/XHR call, and the stack above it."""
+
+    url: str
+    line: int
+    column: int
+    stack: tuple[Frame, ...] = ()
+
+
 @dataclass(slots=True)
 class Failure:
     """The first check that failed: Chromium's CorsError and what to tell the developer.
@@ -78,6 +96,7 @@ class Decision:
     browser_verdict: str | None = None  # the browser's own verdict, where it is known
     browser_reason: str | None = None  # the browser's own CorsError name
     supersedes: str | None = None  # a correction of an earlier record of the same flow
+    initiator: Initiator | None = None  # the script call that made it (the browser bridge)
     exchange: Exchange | None = field(default=None, repr=False, compare=False)  # what was judged
 
     @property

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from mitmproxy import command, ctx, exceptions, flow, hooks, http, types
 
@@ -40,6 +40,17 @@ WRITE_INTERVAL = 0.05  # lines and records are written out at most this often (a
 KEEP_RECENT = 10_000  # recent exchanges kept for the commands (bounded memory)
 
 
+class Companion(Protocol):
+    """What else knows about the requests (the browser bridge): it sees each decision before
+    it is written, and may hold it back a moment to add what it knows."""
+
+    def offer(self, decision: Decision) -> list[Decision]: ...
+
+    def due(self) -> list[Decision]: ...
+
+    def finish(self) -> list[Decision]: ...
+
+
 class CorsInspector:
     """Rebuilds the browser's CORS decision for every flow through the proxy."""
 
@@ -47,12 +58,14 @@ class CorsInspector:
         self,
         on_decision: Callable[[Decision], None] | None = None,
         outfile: TextIO | None = None,
+        companion: Companion | None = None,
     ) -> None:
         # Unordered: each decision goes out as soon as it is final (a preflight waiting for its
         # actual request holds nothing else back), corrections after it.
         self.analyzer = Analyzer(ordered=False)
         self.internal_errors = 0
         self.on_decision = on_decision  # e.g. the TUI's feed
+        self.companion = companion
         self.log = LogWriter()
         self.saver = Saver()
         self.printer = Printer(outfile)
@@ -111,6 +124,8 @@ class CorsInspector:
         while True:
             await asyncio.sleep(TICK_SECONDS)
             self._guarded(lambda: self._publish_all(self.analyzer.tick(time.time())))
+            if self.companion is not None:
+                self._guarded(lambda: self._emit_all(self.companion.due()))
             self._guarded(self._write_out)
 
     def _write_out(self) -> None:
@@ -139,6 +154,8 @@ class CorsInspector:
         """Judge the queued flows, settle every decision still waiting, write it all out."""
         self.judge_arrived()
         self._guarded(lambda: self._publish_all(self.analyzer.finish()))
+        if self.companion is not None:
+            self._guarded(lambda: self._emit_all(self.companion.finish()))
         self._guarded(self._write_out)
 
     # -- per flow -----------------------------------------------------------------------------
@@ -201,6 +218,16 @@ class CorsInspector:
             ctx.master.addons.trigger(hooks.UpdateHook(changed))
 
     def _report(self, decision: Decision) -> None:
+        if self.companion is None:
+            self._emit(decision)
+        else:
+            self._emit_all(self.companion.offer(decision))
+
+    def _emit_all(self, decisions: list[Decision]) -> None:
+        for decision in decisions:
+            self._emit(decision)
+
+    def _emit(self, decision: Decision) -> None:
         if self.on_decision:
             self.on_decision(decision)
         if decision.is_cors or not self._cors_only:

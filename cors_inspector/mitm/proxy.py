@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from mitmproxy import exceptions, options
 from mitmproxy.tools.dump import DumpMaster
 
-from .addon import CorsInspector
+from .addon import Companion, CorsInspector
 
 
 @dataclass
@@ -143,13 +143,13 @@ def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict) -> None
         loop.default_exception_handler(context)
 
 
-def run_proxy(settings: ProxySettings) -> int:
+def run_proxy(settings: ProxySettings, companion: Companion | None = None) -> int:
     """Serve until SIGTERM or Ctrl-C; one coloured line per CORS request. ProxyStartError
     when it cannot start."""
     warn_if_exposed(settings.listen_host)
     if told := require_auth(settings):
         print(told, file=sys.stderr, flush=True)
-    addon = CorsInspector()
+    addon = CorsInspector(companion=companion)
 
     async def serve() -> None:
         master = make_master(replace(settings, print_lines=True), addon)

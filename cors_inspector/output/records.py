@@ -60,6 +60,7 @@ def to_record(decision: Decision, source: str | None = None) -> dict[str, Any]:
         "supersedes": decision.supersedes,
         "browser": decision.browser,
         "firefox_console_message": decision.firefox_console_message,
+        "initiator": _initiator(decision),
         "trace": [
             {
                 "check": step.check,
@@ -74,6 +75,18 @@ def to_record(decision: Decision, source: str | None = None) -> dict[str, Any]:
     if source is not None:
         record["source"] = source
     return record
+
+
+def _initiator(decision: Decision) -> dict[str, Any] | None:
+    called = decision.initiator
+    if called is None:
+        return None
+    return {
+        "url": called.url,
+        "line": called.line,
+        "column": called.column,
+        "stack": [frame._asdict() for frame in called.stack],
+    }
 
 
 def to_json_bytes(decision: Decision, source: str | None = None) -> bytes:

@@ -8,6 +8,7 @@ the screens own the rest (the requests table and its detail: screens/main.py).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,13 +21,14 @@ from textual.signal import Signal
 
 from ..engine.decision import Decision
 from .commands import CorsCommands
-from .feed import FileFeed, ProxyFeed
+from .feed import BROWSER_ATTACHED, FileFeed, ProxyFeed
 from .fixes import FixCache
 from .screens.help import HelpScreen, help_keys
 from .screens.main import MainScreen
 from .store import Change, Store
 
 if TYPE_CHECKING:
+    from ..mitm.addon import Companion
     from ..mitm.proxy import ProxySettings
 
 FREEZE_EVERY = 10_000  # decisions added between two gc.freeze() calls (see add_decisions)
@@ -50,15 +52,17 @@ class CorsInspectorApp(App[None]):
         *,
         files: Sequence[Path] = (),
         proxy: ProxySettings | None = None,
+        companion: Companion | None = None,
     ) -> None:
-        """Live when `proxy` is given, else the decisions of `files`."""
+        """Live when `proxy` is given, else the decisions of `files`; `companion` (the browser
+        bridge) sees the proxy's decisions first."""
         super().__init__()
         self.store = store
         self.warnings: list[str] = []  # shown until the app ends
         self.proxy_failed = False  # the live proxy could not start (the command exits 2)
         self.fixes = FixCache(self, store)
         self.store_changed: Signal[Change] = Signal(self, "store-changed")
-        self._proxy = ProxyFeed(self, proxy) if proxy is not None else None
+        self._proxy = ProxyFeed(self, proxy, companion) if proxy is not None else None
         self._feed = self._proxy or FileFeed(self, files)
         self._unfrozen = 0  # decisions added since the last gc.freeze()
         self.main_screen = MainScreen(store, follow=proxy is not None)
@@ -90,6 +94,16 @@ class CorsInspectorApp(App[None]):
 
     def proxy_problem(self, problem: str) -> None:
         self._problem(problem, "Proxy")
+
+    def browser_lost(self, line: str) -> None:
+        """The attached browser is gone (from the bridge's thread): say so, once, and go on."""
+        with contextlib.suppress(RuntimeError):  # the app is not running (yet, or any more)
+            self.call_from_thread(self._browser_lost, line)
+
+    def _browser_lost(self, line: str) -> None:
+        self.warnings.append("browser gone: wire only")
+        self.notify(line[0].upper() + line[1:], title="Browser", severity="warning", timeout=15)
+        self.source = self.source.replace(BROWSER_ATTACHED, "")  # and the status is redrawn
 
     def _problem(self, problem: str, title: str) -> None:
         self.problems.append(problem)

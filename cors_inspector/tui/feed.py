@@ -25,11 +25,13 @@ from textual.worker import get_current_worker
 from ..engine.decision import Decision
 
 if TYPE_CHECKING:
+    from ..mitm.addon import Companion
     from ..mitm.proxy import ProxySettings
     from ..readers import Capture
     from .app import CorsInspectorApp
 
 BATCH_SECONDS = 0.1  # how often decisions are handed to the UI (and loading progress shown)
+BROWSER_ATTACHED = " · ◉ browser attached"  # in the status while the bridge's browser lives
 
 
 class FileFeed:
@@ -99,9 +101,12 @@ class FileFeed:
 class ProxyFeed:
     """The decisions of live traffic: a LiveProxy, hosted in a worker thread of the app."""
 
-    def __init__(self, app: CorsInspectorApp, settings: ProxySettings) -> None:
+    def __init__(
+        self, app: CorsInspectorApp, settings: ProxySettings, companion: Companion | None
+    ) -> None:
         self.app = app
         self.settings = settings
+        self.companion = companion
         self._live: LiveProxy | None = None
 
     def start(self) -> None:
@@ -110,7 +115,7 @@ class ProxyFeed:
         app, settings = self.app, self.settings
         address = f"{settings.listen_host}:{settings.listen_port}"
         app.sub_title = f"live: proxy on http://{address}"
-        app.source = f"● proxy {address}"
+        app.source = f"● proxy {address}" + (BROWSER_ATTACHED if self.companion else "")
         if not is_loopback(settings.listen_host):
             app.warnings.append(f"listening on {settings.listen_host or 'all interfaces'}")
         if told := require_auth(settings):
@@ -119,6 +124,7 @@ class ProxyFeed:
             settings,
             deliver=partial(app.call_from_thread, app.add_decisions),
             report=partial(app.call_from_thread, app.proxy_problem),
+            companion=self.companion,
         )
         # After the first refresh: the app is mounted before its screen, which shows traffic.
         app.call_after_refresh(
@@ -173,9 +179,11 @@ class LiveProxy:
         settings: ProxySettings,
         deliver: Callable[[list[Decision]], None],
         report: Callable[[str], None],
+        companion: Companion | None = None,
     ) -> None:
         """`deliver` and `report` are called from the proxy's thread."""
         self.settings = settings
+        self.companion = companion
         self.deliver = deliver
         self.report = report
         self._batch: list[Decision] = []
@@ -183,7 +191,7 @@ class LiveProxy:
         self.start_failure: str | None = None  # why the proxy could not start (reported)
         from ..mitm.addon import CorsInspector  # mitmproxy: loaded only for live mode
 
-        self._addon = CorsInspector(on_decision=self._collect)
+        self._addon = CorsInspector(on_decision=self._collect, companion=self.companion)
 
     def run(self) -> None:
         """Serve until `stop`; blocks, so run it in a thread."""

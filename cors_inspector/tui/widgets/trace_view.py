@@ -3,13 +3,36 @@
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
+from rich.style import Style
 from rich.text import Text
 
 from ...engine.decision import Decision
 from ...output.styles import Palette, console_lines, verdict_text
 from ...output.text import trace_table
 from ...redact import redact_decision
+from ..store import disagrees
 from .styles import ThemedStatic
+
+
+def browser_lines(decision: Decision, palette: Palette) -> list[Text]:
+    """What the attached browser said (--with-browser): the script line that made the call,
+    and its own verdict, beside the rebuild's where they differ."""
+    lines = []
+    if (called := decision.initiator) is not None:
+        name = called.url.rsplit("/", 1)[-1].split("?", 1)[0] or called.url
+        where = Text("called from ", "dim")
+        where.append(f"{name}:{called.line}:{called.column}", Style(link=called.url))
+        lines.append(where)
+    if decision.browser_verdict is not None:
+        theirs = decision.browser_verdict + (
+            f" {decision.browser_reason}" if decision.browser_reason else ""
+        )
+        if disagrees(decision):
+            ours = decision.verdict + (f" {decision.reason}" if decision.reason else "")
+            lines.append(Text(f"≠ the browser: {theirs}; the rebuild: {ours}", palette["unknown"]))
+        else:
+            lines.append(Text(f"the browser: {theirs}", "dim"))
+    return lines
 
 
 def explanation(decision: Decision, palette: Palette) -> list[RenderableType]:
@@ -19,7 +42,8 @@ def explanation(decision: Decision, palette: Palette) -> list[RenderableType]:
         f"  {decision.method} {decision.url}",
         (f"  from {decision.origin}" if decision.origin else "", "dim"),
     )
-    parts: list[RenderableType] = [heading, Text(""), Text(decision.explanation)]
+    parts: list[RenderableType] = [heading, *browser_lines(decision, palette)]
+    parts += [Text(""), Text(decision.explanation)]
     for number, line in enumerate(console_lines(decision)):
         parts.append(Text("\n" * (number == 0) + line, "dim"))
     if decision.is_cors:

@@ -1,0 +1,91 @@
+"""The bridge's pairing of the browser's requests with the proxy's decisions: the engine's
+real decisions, and browser requests as the bridge builds them from Network events."""
+
+from __future__ import annotations
+
+import pytest
+
+from cors_inspector.browsers.bridge import BrowserRequest, Pairing
+from cors_inspector.cli import main
+from cors_inspector.engine import Analyzer
+from cors_inspector.engine.decision import Frame, Initiator
+
+from .builders import API, PAGE, cors_get
+
+CALLED = Initiator(f"{PAGE}/app.js", 42, 13, (Frame("load", f"{PAGE}/app.js", 42, 13),))
+
+
+def judged(exchange):
+    (decision,) = Analyzer().run([exchange])
+    return decision
+
+
+def seen_by_browser(verdict: str, reason: str | None = None) -> BrowserRequest:
+    return BrowserRequest(
+        method="GET",
+        url=f"{API}/items",
+        started=1000.0,
+        preflight=False,
+        initiator=CALLED,
+        finished=True,
+        verdict=verdict,
+        reason=reason,
+    )
+
+
+def test_a_cookieless_request_chromium_refused_as_credentialed_is_settled():
+    decision = judged(cors_get({"Access-Control-Allow-Origin": "*"}))
+    assert (decision.verdict, decision.verdict_if_credentials) == ("allowed", "blocked")
+    pairing = Pairing()
+    pairing.request(seen_by_browser("blocked", "WildcardOriginNotAllowed"))
+    (settled,) = pairing.offer(decision)
+    assert (settled.verdict, settled.reason) == ("blocked", "WildcardOriginNotAllowed")
+    assert settled.credentials == "include"
+    assert settled.credentials_basis.startswith("the browser: Chromium refused it with")
+    assert (settled.browser_verdict, settled.initiator) == ("blocked", CALLED)
+    assert pairing.counts.settled_credentials == pairing.counts.paired == 1
+
+
+def test_a_disagreement_the_credentials_cannot_explain_keeps_both_answers():
+    decision = judged(cors_get({"Access-Control-Allow-Origin": PAGE}))
+    pairing = Pairing()
+    pairing.request(seen_by_browser("blocked", "MissingAllowOriginHeader"))
+    (shown,) = pairing.offer(decision)
+    assert (shown.verdict, shown.browser_verdict) == ("allowed", "blocked")
+    assert "they disagree" in shown.explanation
+    assert decision.explanation in shown.explanation  # the engine's own answer stays
+
+
+def test_another_clients_request_goes_on_at_once_counted():
+    decision = judged(cors_get({"Access-Control-Allow-Origin": PAGE}))  # no User-Agent
+    pairing = Pairing()
+    assert pairing.offer(decision) == [decision]
+    assert pairing.counts.unpaired_decisions == 1
+
+
+def test_a_chromium_request_the_bridge_has_not_seen_waits_then_goes_on_counted():
+    chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0.0.0 Safari/537.36"
+    decision = judged(cors_get({"Access-Control-Allow-Origin": PAGE}, extra={"User-Agent": chrome}))
+    assert decision.browser == "chromium"
+    pairing = Pairing()
+    assert pairing.offer(decision) == []  # its browser event may still be on its way
+    pairing.lose()  # the browser went away: nothing waits any more
+    assert pairing.due() == [decision]
+    assert pairing.counts.unpaired_decisions == 1
+    assert pairing.offer(decision) == [decision]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--with-browser", "open", "x.mitm"], ["--url", "http://localhost:3000"]],
+    ids=["with-browser-before-a-command", "url-without-with-browser"],
+)
+def test_browser_options_outside_the_live_proxy_are_one_line_errors(argv, capsys):
+    try:
+        status = main(argv)
+    except SystemExit as usage_error:  # argparse's: the usage, then the one line
+        status = usage_error.code
+    assert status == 2
+    line = capsys.readouterr().err.splitlines()[-1]
+    assert line.startswith("cors-inspector: error: ")
+    assert "--with-browser" in line or "--url" in line
