@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from . import explain
 from .classify import Classification
-from .cors_check import cors_check, redirect_check
+from .cors_check import ACAC, ACAO, cors_check, redirect_check
 from .decision import Credentials, Decision, Failure, Step
 from .exchange import Exchange
 from .preflight import PreflightResult, preflight_check
 from .preflight_cache import PreflightCache
+from .safelists import trim
 from .verdicts import allowed, block, decision_for, note_proxy_answer, without_response
 
 Slot = list[Decision | None]  # one decision, filled in when it is final
@@ -228,8 +229,14 @@ def failure_with_credentials(exchange: Exchange, origin: str) -> Failure | None:
     response = exchange.response
     if response is None or response.status == 304 or not exchange.sent:
         return None
-    if cors_check(response, origin, False, []) is not None:
+    # On the hot path for every CORS response: the header tells, before any check runs.
+    # Without credentials it passes only with `*` or the origin (CORS check steps 1-4)...
+    allowed = ", ".join(trim(value) for value in response.headers.get_all(ACAO))
+    if allowed != "*" and allowed != origin:
         return None  # blocked either way
+    # ... and with them, only with the origin and ACAC `true` (steps 3-7).
+    if allowed == origin and response.headers.get(ACAC) == "true":
+        return None
     return cors_check(response, origin, True, [])
 
 
