@@ -6,18 +6,27 @@ backends get a fix.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ..engine import Decision
-from .observe import group_by_backend
+from .observe import Folder
 from .suggest import Suggestion, suggest
 
 
-def suggestions_for(decisions: Iterable[Decision]) -> dict[str, Suggestion]:
+def suggestions_of(folder: Folder) -> Iterator[Suggestion]:
     """One verified suggestion per backend that had at least one blocked request, or one
-    that would be blocked if the page sent credentials."""
-    return {
-        origin: suggest(backend)
-        for origin, backend in group_by_backend(decisions).items()
-        if any(o.blocked or o.undecided for o in backend.observations)
-    }
+    that would be blocked if the page sent credentials; made one at a time, as asked for."""
+    for backend in folder.needing_fix():
+        yield suggest(backend)
+
+
+def fold(decisions: Iterable[Decision]) -> Folder:
+    folder = Folder()
+    for decision in decisions:
+        folder.add(decision)
+    return folder
+
+
+def suggestions_for(decisions: Iterable[Decision]) -> dict[str, Suggestion]:
+    """suggestions_of every backend of `decisions`, by backend."""
+    return {suggestion.backend: suggestion for suggestion in suggestions_of(fold(decisions))}

@@ -13,6 +13,7 @@ from rich.text import Text
 from ..engine import Decision
 from ..fix import Suggestion
 from ..fix.config import CorsConfig
+from ..fix.observe import decision_shape
 
 RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
 
@@ -21,8 +22,10 @@ def verification_line(suggestion: Suggestion) -> Text:
     verification = suggestion.verification
     if verification is None or not verification.checks:
         return Text("Nothing to verify: no request here can be fixed by a CORS setting.", "dim")
-    total = len(verification.checks)
-    was_blocked = sum(1 for check in verification.checks if check.observation.blocked)
+    total = sum(check.observation.count for check in verification.checks)
+    was_blocked = sum(
+        check.observation.count for check in verification.checks if check.observation.blocked
+    )
     if verification.ok:
         page_methods = [
             check.method
@@ -37,8 +40,9 @@ def verification_line(suggestion: Suggestion) -> Text:
             f"pass{after_page} ({was_blocked} {'was' if was_blocked == 1 else 'were'} blocked)",
             style="green",
         )
+    failed = sum(check.observation.count for check in verification.failures)
     text = Text(
-        f"✘ with Starlette {verification.starlette_version}, {len(verification.failures)} of "
+        f"✘ with Starlette {verification.starlette_version}, {failed} of "
         f"{total} requests still fail:",
         style="bold red",
     )
@@ -96,7 +100,8 @@ def fix_panel(suggestion: Suggestion) -> Panel:
         )
     for note in suggestion.notes if observations else ():
         parts.append(Text(f"Note: {note}", style="dim"))
-    title = f"Fix for {suggestion.backend} ({len(observations)} requests checked)"
+    checked = sum(check.observation.count for check in observations)
+    title = f"Fix for {suggestion.backend} ({checked} requests checked)"
     return Panel(Group(*parts), title=title, title_align="left", border_style="cyan")
 
 
@@ -106,7 +111,11 @@ def credentialed_case(suggestion: Suggestion) -> list[RenderableType]:
     if alternative is None:
         return []
     checks = alternative.verification.checks if alternative.verification else []
-    count = sum(1 for c in checks if c.observation.decision.verdict_if_credentials == "blocked")
+    count = sum(
+        c.observation.count
+        for c in checks
+        if c.observation.decision.verdict_if_credentials == "blocked"
+    )
     return [
         Text(
             f"\nIf the page sends credentials (fetch `credentials: 'include'`, XHR "
@@ -119,30 +128,44 @@ def credentialed_case(suggestion: Suggestion) -> list[RenderableType]:
     ]
 
 
-def fix_for_decision(decision: Decision, suggestion: Suggestion | None) -> RenderableType | None:
-    """What to change for one blocked request: its look-alike's fix, or the backend's config."""
-    if suggestion is None:
-        return None
-    if decision.verdict != "blocked":  # blocked only if the page sends credentials
-        return Group(*credentialed_case(suggestion)) if suggestion.if_credentials else None
-    for observation, lookalike in suggestion.lookalikes:
-        exchanges = (observation.preflight, observation.actual)
-        if observation.decision is decision or any(
-            e is not None and e.id == decision.flow_id for e in exchanges
-        ):
+class FixesByRequest:
+    """What to change for each blocked request of one backend: its look-alike's fix, or the
+    backend's configuration. Rendered once; the suggestion (whose verification holds every
+    request checked) is not kept, so `analyze` can hold one of these per backend."""
+
+    def __init__(self, suggestion: Suggestion) -> None:
+        config, verified = config_syntax(suggestion.config), verification_line(suggestion)
+        self.credentialed = (
+            Group(*credentialed_case(suggestion)) if suggestion.if_credentials else None
+        )
+        self.general = Group(Text(f"Fix for {suggestion.backend}:", style="bold"), config, verified)
+        self._by_id: dict[str, RenderableType] = {}
+        self._by_shape: dict[tuple[Any, ...], RenderableType] = {}
+        for observation, lookalike in suggestion.lookalikes:
             heading = "Diagnosis" if lookalike.cors_change_helps else "Not a CORS setting"
             body: list[RenderableType] = [
                 Text(f"{heading}: {lookalike.title}", style="bold yellow"),
                 Text(lookalike.fix),
             ]
             if lookalike.cors_change_helps:
-                body += [config_syntax(suggestion.config), verification_line(suggestion)]
-            return Group(*body)
-    return Group(
-        Text(f"Fix for {suggestion.backend}:", style="bold"),
-        config_syntax(suggestion.config),
-        verification_line(suggestion),
-    )
+                body += [config, verified]
+            shown = Group(*body)
+            for exchange in (observation.preflight, observation.actual):
+                if exchange is not None:
+                    self._by_id.setdefault(exchange.id, shown)
+            # Observations are kept once per shape: the others of its shape look the same.
+            self._by_shape.setdefault(decision_shape(observation.decision), shown)
+
+    def __call__(self, decision: Decision) -> RenderableType | None:
+        if decision.verdict != "blocked":  # blocked only if the page sends credentials
+            return self.credentialed
+        found = self._by_id.get(decision.flow_id) or self._by_shape.get(decision_shape(decision))
+        return found or self.general
+
+
+def fix_for_decision(decision: Decision, suggestion: Suggestion | None) -> RenderableType | None:
+    """What to change for one blocked request: its look-alike's fix, or the backend's config."""
+    return FixesByRequest(suggestion)(decision) if suggestion is not None else None
 
 
 def suggestion_record(suggestion: Suggestion) -> dict[str, Any]:
@@ -161,6 +184,7 @@ def suggestion_record(suggestion: Suggestion) -> dict[str, Any]:
                 "url": check.observation.decision.url,
                 "method": check.method,
                 "before": check.observation.decision.verdict,
+                "count": check.observation.count,  # requests of this shape it stands for
                 "after": "allowed" if check.passed else "blocked",
                 "reason": check.failure.reason if check.failure else None,
             }
