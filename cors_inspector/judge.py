@@ -8,6 +8,7 @@ time): it is paused while a capture streams, and run by hand now and then.
 from __future__ import annotations
 
 import gc
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from itertools import accumulate
 from pathlib import Path
@@ -26,18 +27,23 @@ class BytesDone:
 
     def __init__(self, paths: Sequence[Path]) -> None:
         sizes = [_size(path) for path in paths]
-        self.total = sum(sizes)
-        self._starts = dict(zip(paths, accumulate([0, *sizes]), strict=False))
+        # 0 when a size is unknown (stdin, a pipe): then no percentage can be told.
+        self.total = 0 if None in sizes else sum(size or 0 for size in sizes)
+        self._starts = dict(zip(paths, accumulate([0, *(s or 0 for s in sizes)]), strict=False))
 
     def __call__(self, capture: Capture) -> int:
         return self._starts[capture.path] + capture.bytes_read
 
 
-def _size(path: Path) -> int:
+def _size(path: Path) -> int | None:
+    """Its size on disk; None for what has none (stdin, a pipe, a FIFO, a character device)."""
+    if str(path) == "-":
+        return None
     try:
-        return path.stat().st_size
+        status = path.stat()
     except OSError:
         return 0  # it will be reported as unreadable when its turn comes
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
 def judge_captures(

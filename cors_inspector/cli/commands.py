@@ -4,20 +4,32 @@ an ExitStatus."""
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import shutil
+import stat
 import sys
-from contextlib import nullcontext
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
+from ..engine import Decision
 from ..judge import judge_captures
-from ..readers import CaptureError, CaptureNote
+from ..readers import CaptureError, CaptureNote, open_input
+from ..redact import open_private
 from .parser import bundled_sample
 from .progress import reading_progress
 from .status import CliError, ExitStatus
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from ..mitm.proxy import ProxySettings
+
+COLLECT_EVERY = 1_000  # JSON records between two collections of their encoders' cycles
+COPY_CHUNK = 1 << 20  # stdin copied for the text report's second pass, a megabyte at a time
 
 KEEP = {
     "all": lambda decision: True,
@@ -49,85 +61,180 @@ def run_analyze(args: argparse.Namespace) -> ExitStatus:
     keep = KEEP[only]
     problems: list[CaptureError] = []
     notes: list[CaptureNote] = []
-    blocked = False
-    if args.format == "jsonl":
-        from ..output.records import to_json_bytes
-
+    if args.format == "text":
+        blocked = _analyze_text(paths, keep, ONLY_WORDS[only], problems, notes)
+    else:
+        blocked = False
         sys.stdout.flush()
-        out = sys.stdout.buffer  # UTF-8 lines straight from the encoder
+        out = sys.stdout.buffer  # UTF-8 straight from the encoder
         # Lines streaming to the terminal itself would tear a progress bar drawn between them.
         shown = nullcontext(None) if sys.stdout.isatty() else reading_progress(paths)
-        with shown as progress:
+        with shown as progress, JsonWriter(out, args.format) as write:
             for decision in judge_captures(paths, problems, progress, notes):
                 blocked = blocked or decision.verdict == "blocked"
                 if keep(decision):
-                    out.write(to_json_bytes(decision) + b"\n")
+                    write(decision)
         out.flush()
-    else:
-        with reading_progress(paths) as progress:
-            everything = list(judge_captures(paths, problems, progress, notes))
-        blocked = any(decision.verdict == "blocked" for decision in everything)
-        if args.format == "json":
-            from ..output.records import to_record
-
-            records = [to_record(d) for d in everything if keep(d)]
-            json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
-            sys.stdout.write("\n")
-        else:
-            from rich.console import Console
-
-            from ..engine.origins import origin_of
-            from ..fix import suggestions_for
-            from ..output.fix import fix_for_decision
-            from ..output.text import print_report
-
-            suggestions = suggestions_for(everything) if blocked else {}
-            print_report(
-                Console(),
-                everything,
-                keep,
-                ONLY_WORDS[only],
-                lambda d: fix_for_decision(d, suggestions.get(origin_of(d.url) or "")),
-            )
     _report_problems(problems, notes)
     if problems:
         return ExitStatus.UNREADABLE
     return ExitStatus.BLOCKED if blocked else ExitStatus.OK
 
 
+class JsonWriter:
+    """Records written as they come: one a line (`jsonl`), or the items of one array
+    (`json`, laid out as json.dump(..., indent=1) lays it out)."""
+
+    def __init__(self, out: BinaryIO, layout: str) -> None:
+        from ..output.records import to_json_bytes, to_record
+
+        self.out = out
+        self.lines = layout == "jsonl"
+        self._to_bytes, self._to_record = to_json_bytes, to_record
+        self._written = 0
+
+    def __enter__(self) -> Callable[[Decision], None]:
+        return self.write
+
+    def write(self, decision: Decision) -> None:
+        if self.lines:
+            self.out.write(self._to_bytes(decision) + b"\n")
+            return
+        record = self._to_record(decision)
+        try:
+            text = json.dumps(record, ensure_ascii=False, indent=1).encode()
+        except UnicodeEncodeError:  # a lone surrogate (a HAR's \ud800 escape): escape it
+            text = json.dumps(record, indent=1).encode()
+        self.out.write(b",\n " if self._written else b"[\n ")
+        self.out.write(text.replace(b"\n", b"\n "))
+        self._written += 1
+        if self._written % COLLECT_EVERY == 0:
+            gc.collect(0)  # json's indenting encoder makes a reference cycle per call
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self.lines:
+            self.out.write(b"\n]\n" if self._written else b"[]\n")
+
+
+def _analyze_text(
+    paths: list[Path],
+    keep: Callable[[Decision], bool],
+    kept: str,
+    problems: list[CaptureError],
+    notes: list[CaptureNote],
+) -> bool:
+    """The text report, in two passes over the captures: the table as the decisions come,
+    then each blocked request explained with its fix, which needs every request of its
+    backend (folded, not kept, on the first pass). True when something was blocked."""
+    from rich.console import Console
+
+    from ..engine.origins import origin_of
+    from ..fix import Folder, suggestions_of
+    from ..output.fix import FixesByRequest
+    from ..output.text import print_report
+
+    folder = Folder()
+    fixes: dict[str, FixesByRequest] = {}
+    blocked = False
+
+    def first_pass() -> Iterator[Decision]:
+        nonlocal blocked
+        with reading_progress(readable) as progress:
+            for decision in judge_captures(readable, found, progress, notes):
+                blocked = blocked or decision.verdict == "blocked"
+                folder.add(decision)
+                yield decision
+
+    def second_pass() -> Iterable[Decision]:
+        if blocked:
+            fixes.update((s.backend, FixesByRequest(s)) for s in suggestions_of(folder))
+        return judge_captures(readable, [])  # what was wrong was said on the first pass
+
+    def fix_for(decision: Decision) -> RenderableType | None:
+        found_fix = fixes.get(origin_of(decision.url) or "")
+        return found_fix(decision) if found_fix else None
+
+    found: list[CaptureError] = []
+    with readable_twice(paths) as readable:
+        print_report(Console(), first_pass(), keep, kept, second_pass, fix_for)
+    given = dict(zip(readable, paths, strict=True))
+    problems += (CaptureError(given[p.path], p.problem) for p in found)
+    notes[:] = [CaptureNote(given.get(n.path, n.path), n.note) for n in notes]
+    return blocked
+
+
+@contextmanager
+def readable_twice(paths: list[Path]) -> Iterator[list[Path]]:
+    """The captures, each one a file that can be read twice: stdin (`-`), a pipe or a FIFO is
+    first copied to a file only the user can read, removed afterwards."""
+    if all(_is_regular(path) for path in paths):
+        yield paths
+        return
+    with tempfile.TemporaryDirectory(prefix="cors-inspector-") as directory:
+        readable = []
+        for number, path in enumerate(paths):
+            if _is_regular(path):
+                readable.append(path)
+                continue
+            copy = Path(directory) / f"{number}-{path.name or 'stdin'}"
+            try:
+                with open_input(path) as source, open_private(copy, "wb") as target:
+                    shutil.copyfileobj(source, target, COPY_CHUNK)
+            except OSError:
+                copy = path  # unreadable: its reader will say why
+            readable.append(copy)
+        yield readable
+
+
+def _is_regular(path: Path) -> bool:
+    """A file that can be read again (a missing one too: its reader says it is missing)."""
+    if str(path) == "-":
+        return False
+    try:
+        return not stat.S_ISFIFO(path.stat().st_mode) and not path.is_char_device()
+    except OSError:
+        return True
+
+
 def run_fix(args: argparse.Namespace) -> ExitStatus:
-    from ..fix import suggestions_for
+    from ..fix import fold, suggestions_of
     from ..output.fix import fix_panel, suggestion_record
 
     problems: list[CaptureError] = []
     notes: list[CaptureNote] = []
     paths = _capture_paths(args)
     with reading_progress(paths) as progress:
-        suggestions = suggestions_for(judge_captures(paths, problems, progress, notes))
-    if args.backend:
-        wanted = args.backend.rstrip("/")
-        suggestions = {k: v for k, v in suggestions.items() if k == wanted}
-        if not suggestions:
-            print(f"cors-inspector: nothing blocked for backend {wanted}", file=sys.stderr)
+        folder = fold(judge_captures(paths, problems, progress, notes))
+    wanted = args.backend and args.backend.rstrip("/")
+    suggestions = (s for s in suggestions_of(folder) if not wanted or s.backend == wanted)
+    unresolved = shown = 0
     if args.format == "json":
-        records = [suggestion_record(s) for s in suggestions.values()]
-        json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
+        sys.stdout.write("[")
     else:
         from rich.console import Console
 
         console = Console()
-        if not suggestions:
-            console.print("Nothing blocked: no fix needed.")
-        for suggestion in suggestions.values():
+    # Made, printed and let go one backend at a time: a suggestion holds its checks.
+    for suggestion in suggestions:
+        unresolved += bool(
+            (suggestion.verification and not suggestion.verification.ok)
+            or any(o.blocked for o in suggestion.uncovered)
+        )
+        if args.format == "json":
+            record = json.dumps(suggestion_record(suggestion), ensure_ascii=False, indent=1)
+            sys.stdout.write((",\n " if shown else "\n ") + record.replace("\n", "\n "))
+        else:
             console.print(fix_panel(suggestion))
+        shown += 1
+    if args.format == "json":
+        sys.stdout.write("\n]\n" if shown else "]\n")
+    elif not shown:
+        console.print("Nothing blocked: no fix needed.")
+    if wanted and not shown:
+        print(f"cors-inspector: nothing blocked for backend {wanted}", file=sys.stderr)
     _report_problems(problems, notes)
     if problems:
         return ExitStatus.UNREADABLE
-    unresolved = any(
-        (s.verification and not s.verification.ok) or any(o.blocked for o in s.uncovered)
-        for s in suggestions.values()
-    )
     return ExitStatus.BLOCKED if unresolved else ExitStatus.OK
 
 
