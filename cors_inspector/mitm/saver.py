@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mitmproxy import ctx
+from mitmproxy import ctx, exceptions
 from mitmproxy.http import HTTPFlow
 from mitmproxy.io import FlowWriter
 
@@ -45,30 +45,44 @@ class FlowSaver:
 
 
 class Saver:
-    """The addon that owns the saved flows: its option, opening, flushing and closing."""
+    """The addon that owns the saved flows: its option, opening, flushing and closing (at
+    `done` flushed but left open, as the decision log is: see log.LogWriter)."""
 
     def __init__(self) -> None:
         self.saver: FlowSaver | None = None
+        self._done = False
 
     def load(self, loader) -> None:
         loader.add_option("cors_save", str, "", "Also save every flow to this mitmproxy flow file.")
 
     def configure(self, updated: set[str]) -> None:
         if updated & {"cors_save", "cors_redact"}:
-            self.done()
+            self.close()
             options = ctx.options
             if options.cors_save:
-                self.saver = FlowSaver(Path(options.cors_save).expanduser(), options.cors_redact)
+                path = Path(options.cors_save).expanduser()
+                try:
+                    self.saver = FlowSaver(path, options.cors_redact)
+                except OSError as error:
+                    raise exceptions.OptionsError(
+                        f"cannot open the flows file {path}: {error.strerror or error}"
+                    ) from None
 
     def add(self, flow: HTTPFlow) -> None:
         if self.saver:
             self.saver.add(flow)
+            if self._done:
+                self.saver.flush()
 
     def flush(self) -> None:
         if self.saver:
             self.saver.flush()
 
     def done(self) -> None:
+        self._done = True
+        self.flush()
+
+    def close(self) -> None:
         if self.saver:
             self.saver.close()
             self.saver = None

@@ -157,3 +157,56 @@ def test_a_flow_after_shutdown_is_judged_quietly(tmp_path, caplog):
         addon.response(_flow())
     assert [d.reason for d in seen] == ["MissingAllowOriginHeader"]
     assert addon.internal_errors == 0 and "internal error" not in caplog.text
+
+
+def test_a_flow_after_shutdown_is_logged(tmp_path):
+    log = tmp_path / "decisions.jsonl"
+    addon = CorsInspector()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_log=str(log))
+        addon.done()
+        addon.response(_flow())  # delivered after `done`: written, flushed, at once
+        assert [json.loads(line)["reason"] for line in log.read_text().splitlines()] == [
+            "MissingAllowOriginHeader"
+        ]
+        addon.close()
+
+
+@pytest.mark.parametrize(
+    ("option", "path", "words"),
+    [
+        ("cors_log", "/nonexistent/dir/x.jsonl", "cannot open the decision log"),
+        ("cors_save", "/tmp", "cannot open the flows file /tmp: Is a directory"),
+    ],
+)
+def test_a_file_that_cannot_be_opened_is_an_options_error(option, path, words):
+    from mitmproxy.exceptions import OptionsError
+
+    addon = CorsInspector()
+    with taddons.context(addon) as tctx, pytest.raises(OptionsError, match=words):
+        tctx.configure(addon, **{option: path})
+
+
+def test_export_to_a_bad_path_is_a_command_error():
+    from mitmproxy.exceptions import CommandError
+
+    addon = CorsInspector()
+    with taddons.context(addon), pytest.raises(CommandError, match="cannot write"):
+        addon.export("/nonexistent/dir/out.jsonl")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_log_that_cannot_be_written_is_one_warning_then_counted(caplog):
+    addon = CorsInspector()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_log="/dev/full")
+        for n in range(200):
+            addon.response(_flow(at=float(n)))
+            addon._write_out()
+        addon.done()
+        addon.log.done()  # as mitmproxy calls it, after ours
+        assert addon.log.log.unwritten == 200
+    warnings = [r for r in caplog.records if "cannot write the decision log" in r.getMessage()]
+    assert len(warnings) == 1 and "No space left" in warnings[0].getMessage()
+    assert addon.internal_errors == 0 and "Traceback" not in caplog.text
+    assert "200 decisions could not be written" in caplog.text
