@@ -253,9 +253,12 @@ def proxy_settings(args: argparse.Namespace) -> ProxySettings:
 
 
 def run_proxy_command(args: argparse.Namespace) -> int:
-    from ..mitm.proxy import run_proxy
+    from ..mitm.proxy import ProxyStartError, run_proxy
 
-    return run_proxy(proxy_settings(args))
+    try:
+        return run_proxy(proxy_settings(args))
+    except ProxyStartError as error:
+        raise CliError(str(error)) from None
 
 
 def _no_terminal(alternative: str) -> bool:
@@ -286,8 +289,9 @@ def run_live_tui(args: argparse.Namespace) -> ExitStatus:
         return ExitStatus.UNREADABLE
     warn_if_exposed(args.listen_host)
     store = Store(keep=args.keep, scope="all" if args.all else "cors")
-    CorsInspectorApp(store, proxy=proxy_settings(args)).run()
-    return ExitStatus.OK
+    app = CorsInspectorApp(store, proxy=proxy_settings(args))
+    app.run()
+    return ExitStatus.UNREADABLE if app.proxy_failed else ExitStatus.OK
 
 
 def run_browser_command(args: argparse.Namespace) -> int:

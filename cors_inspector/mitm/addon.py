@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from mitmproxy import command, ctx, flow, hooks, http, types
+from mitmproxy import command, ctx, exceptions, flow, hooks, http, types
 
 from ..engine import Analyzer, Decision
 from ..engine.origins import origin_of
@@ -65,6 +65,7 @@ class CorsInspector:
         self._ticker: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._written_at = 0.0  # monotonic time of the last write-out
+        self._ended = False  # `done` was called: a flow still delivered is written at once
 
     # -- mitmproxy lifecycle ------------------------------------------------------------------
 
@@ -105,11 +106,22 @@ class CorsInspector:
             writer.flush()
 
     def done(self) -> None:
-        """Judge what is left and write it out; the writers close in their own `done`, which
-        mitmproxy calls after this one."""
+        """Judge what is left and write it out; the writers flush in their own `done`, which
+        mitmproxy calls after this one, and stay open for flows still delivered (`close`)."""
         if self._ticker:
             self._ticker.cancel()
         self._loop = None  # its loop is ending: a straggling flow is judged in its hook
+        self._ended = True
+        self._judge_now()
+
+    def close(self) -> None:
+        """Close the log and the saved flows, after `done` (what runs mitmproxy calls it)."""
+        self._judge_now()
+        self.log.close()
+        self.saver.close()
+
+    def _judge_now(self) -> None:
+        """Judge the queued flows, settle every decision still waiting, write it all out."""
         self.judge_arrived()
         self._guarded(lambda: self._publish_all(self.analyzer.finish()))
         self._guarded(self._write_out)
@@ -128,7 +140,9 @@ class CorsInspector:
 
     def _queue(self, f: http.HTTPFlow) -> None:
         self._arrived.append(f)
-        if self._loop is None:  # a host that never said `running`, or after `done`: now
+        if self._ended:  # mitmproxy is shutting down: nothing more to pair it with
+            self._judge_now()
+        elif self._loop is None:  # a host that never said `running`: now
             self.judge_arrived()
         elif len(self._arrived) == 1:
             self._loop.call_later(JUDGE_DELAY, self.judge_arrived)
@@ -238,8 +252,14 @@ class CorsInspector:
     def export(self, path: types.Path) -> None:
         """Write the recent decisions to a JSON Lines file."""
         recent = self.recent_decisions()
-        with open_private(Path(path).expanduser(), "a") as out:
-            for decision in recent.values():
-                line = to_json_line(decision)
-                out.write((redact_text(line) if self._redact else line) + "\n")
+        target = Path(path).expanduser()
+        try:
+            with open_private(target, "a") as out:
+                for decision in recent.values():
+                    line = to_json_line(decision)
+                    out.write((redact_text(line) if self._redact else line) + "\n")
+        except OSError as error:
+            raise exceptions.CommandError(
+                f"cannot write {target}: {error.strerror or error}"
+            ) from None
         logger.info(f"cors-inspector: {len(recent)} decisions written to {path}")

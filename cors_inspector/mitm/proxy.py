@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
+import logging
+import signal
 import sys
 from dataclasses import dataclass
 
-from mitmproxy import options
+from mitmproxy import exceptions, options
 from mitmproxy.tools.dump import DumpMaster
 
 from .addon import CorsInspector
@@ -43,27 +44,87 @@ def warn_if_exposed(host: str) -> None:
         )
 
 
+class ProxyStartError(Exception):
+    """The proxy cannot start (a file it cannot write, a port in use): one line."""
+
+
 def make_master(settings: ProxySettings, addon: CorsInspector) -> DumpMaster:
+    """mitmproxy with the addon, configured; ProxyStartError when an option is refused."""
     opts = options.Options(listen_host=settings.listen_host, listen_port=settings.listen_port)
     master = DumpMaster(opts, with_termlog=True, with_dumper=False)
     master.addons.add(addon)
-    opts.update(
-        termlog_verbosity="warn",
-        cors_log=settings.log,
-        cors_save=settings.save,
-        cors_redact=settings.redact,
-        cors_only=settings.cors_only,
-    )
+    try:
+        opts.update(
+            termlog_verbosity="warn",
+            cors_log=settings.log,
+            cors_save=settings.save,
+            cors_redact=settings.redact,
+            cors_only=settings.cors_only,
+        )
+    except exceptions.OptionsError as error:
+        raise ProxyStartError(str(error)) from None
     return master
 
 
+class _Refusals(logging.Filter):
+    """What mitmproxy logs when it cannot listen: kept for one line of our own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.ERROR:
+            return True
+        self.messages.append(record.getMessage())
+        return False
+
+
+async def listen(master: DumpMaster) -> None:
+    """Open the listening socket before anything says the proxy is up (`master.run` finds
+    it open); ProxyStartError when it cannot be (mitmproxy's own message suggests a --mode
+    option this command does not have)."""
+    proxyserver = master.addons.get("proxyserver")
+    refusals = _Refusals()
+    server_log = logging.getLogger(type(proxyserver).__module__)
+    server_log.addFilter(refusals)
+    try:
+        listening = await proxyserver.setup_servers()
+    finally:
+        server_log.removeFilter(refusals)
+    if not listening:
+        # "[Errno 98] HTTP(S) proxy failed to listen on ... with [Errno 98] ...: address
+        # already in use\nTry specifying ... --mode ...": the reason is at the end of line one.
+        first = refusals.messages[0].splitlines()[0] if refusals.messages else "unknown error"
+        why = first.rsplit(": ", 1)[-1]
+        hint = "; choose another port with --listen-port" if "in use" in why else ""
+        where = f"{master.options.listen_host or '*'}:{master.options.listen_port}"
+        raise ProxyStartError(f"cannot listen on {where}: {why}{hint}")
+
+
+def stop_on_signals(master: DumpMaster) -> None:
+    """SIGTERM and SIGINT (Ctrl-C) stop the proxy cleanly: every flow whose response went out
+    is judged and written before the process ends."""
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, master.shutdown)
+
+
+def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    if not isinstance(context.get("exception"), asyncio.CancelledError):
+        loop.default_exception_handler(context)
+
+
 def run_proxy(settings: ProxySettings) -> int:
-    """Serve until interrupted; one coloured line per CORS request."""
+    """Serve until SIGTERM or Ctrl-C; one coloured line per CORS request. ProxyStartError
+    when it cannot start."""
     warn_if_exposed(settings.listen_host)
     addon = CorsInspector()
 
     async def serve() -> None:
         master = make_master(settings, addon)
+        await listen(master)
+        stop_on_signals(master)
         print(
             f"cors-inspector: proxy on http://{settings.listen_host}:{settings.listen_port} "
             "(point the browser at it, or run `cors-inspector browser`; Ctrl-C stops)",
@@ -71,9 +132,13 @@ def run_proxy(settings: ProxySettings) -> int:
             flush=True,
         )
         await master.run()
+        # asyncio.run now cancels the connections still open; each would log a traceback.
+        asyncio.get_running_loop().set_exception_handler(_quiet_cancellations)
 
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         asyncio.run(serve())
+    finally:
+        addon.close()  # last: connections still ending after `done` deliver their flows
     if addon.internal_errors:
         print(
             f"cors-inspector: {addon.internal_errors} internal errors (traffic unaffected); "

@@ -55,6 +55,7 @@ class CorsInspectorApp(App[None]):
         super().__init__()
         self.store = store
         self.warnings: list[str] = []  # shown until the app ends
+        self.proxy_failed = False  # the live proxy could not start (the command exits 2)
         self.fixes = FixCache(self, store)
         self.store_changed: Signal[Change] = Signal(self, "store-changed")
         self._proxy = ProxyFeed(self, proxy) if proxy is not None else None

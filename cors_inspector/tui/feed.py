@@ -131,7 +131,10 @@ class ProxyFeed:
             stopped = False  # the app is going: there is nothing left to tell
             raise
         finally:
-            if stopped:
+            if live.start_failure is not None:
+                self.app.proxy_failed = True
+                self.app.source = "○ proxy did not start"
+            elif stopped:
                 self.app.source = "○ proxy stopped"
 
     def stop(self) -> None:
@@ -175,6 +178,10 @@ class LiveProxy:
         self.report = report
         self._batch: list[Decision] = []
         self._stopping = False
+        self.start_failure: str | None = None  # why the proxy could not start (reported)
+        from ..mitm.addon import CorsInspector  # mitmproxy: loaded only for live mode
+
+        self._addon = CorsInspector(on_decision=self._collect)
 
     def run(self) -> None:
         """Serve until `stop`; blocks, so run it in a thread."""
@@ -185,6 +192,7 @@ class LiveProxy:
         except SystemExit:
             pass  # mitmproxy exits when it cannot start; the relay has said why
         finally:
+            self._addon.close()  # last: connections ending after `done` deliver their flows
             logging.getLogger().removeHandler(relay)
 
     def stop(self) -> None:
@@ -192,11 +200,16 @@ class LiveProxy:
         self._stopping = True
 
     async def _serve(self) -> None:
-        from ..mitm.addon import CorsInspector
-        from ..mitm.proxy import make_master
+        from ..mitm.proxy import ProxyStartError, listen, make_master
 
-        addon = CorsInspector(on_decision=self._collect)
-        master = make_master(self.settings, addon)
+        addon = self._addon
+        try:
+            master = make_master(self.settings, addon)
+            await listen(master)
+        except ProxyStartError as error:
+            self.start_failure = str(error)
+            self.report(f"The proxy did not start: {error}")
+            return
         ticker = asyncio.create_task(self._tick(master.shutdown))
         try:
             await master.run()

@@ -179,7 +179,6 @@ def test_the_netlog_of_the_same_run_agrees_with_chromium(
         elif any(r["credentials"] == "unknown" and r["kind"] == "actual" for r in records):
             problems.append(f"{case.id}: credentials unknown in a NetLog\n{describe(records)}")
     request.config.stash.setdefault(SUMMARY_KEY, []).append(
-        f"NetLog of the run: {len(CASES) - len(problems)} of {len(CASES)} cases agree with "
-        "Chromium"
+        f"NetLog of the run: {len(CASES) - len(problems)} of {len(CASES)} cases agree with Chromium"
     )
     assert problems == [], "\n".join(problems)

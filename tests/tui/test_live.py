@@ -68,3 +68,27 @@ async def test_a_request_through_the_live_proxy_appears_in_the_table(tmp_path: P
         assert not listening(proxy_port)  # the proxy's thread ended with the app
         assert not [worker for worker in app.workers if not worker.is_finished]
     assert saved.stat().st_size > 0  # --save reached the addon
+
+
+async def test_a_proxy_that_cannot_start_says_so(tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = ProxySettings(listen_port=port, log=str(tmp_path / "decisions.jsonl"))
+        app = CorsInspectorApp(Store(scope="cors"), proxy=settings)
+        async with app.run_test(size=SIZE) as pilot:
+            await eventually(pilot, lambda: app.proxy_failed, "the start-up failure")
+            assert app.source == "○ proxy did not start"
+            (problem,) = app.problems
+            assert problem == (
+                f"The proxy did not start: cannot listen on 127.0.0.1:{port}: address already "
+                "in use; choose another port with --listen-port"
+            )
+            await pilot.press("q")
+    bad_log = ProxySettings(listen_port=port, log="/nonexistent/dir/x.jsonl")
+    app = CorsInspectorApp(Store(scope="cors"), proxy=bad_log)
+    async with app.run_test(size=SIZE) as pilot:
+        await eventually(pilot, lambda: app.proxy_failed, "the start-up failure")
+        assert "cannot open the decision log /nonexistent/dir/x.jsonl" in app.problems[0]
+        await pilot.press("q")

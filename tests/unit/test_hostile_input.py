@@ -359,8 +359,6 @@ def test_a_short_fuzz_run_finds_nothing():
     ]
 
 
-
-
 class PlantedCorpus(Corpus):
     """Inputs 1, 2 and 3 are marked for the planted bugs below; the others are seeds."""
 
