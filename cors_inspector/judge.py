@@ -17,6 +17,7 @@ from .engine import Analyzer, Decision
 from .readers import Capture, CaptureError, CaptureNote
 
 COLLECT_EVERY = 100_000  # exchanges between two cycle collections
+YOUNG_EVERY = 5_000  # ... and two of the youngest generation only (cheap; bounds the peak)
 REPORT_EVERY = 1_000  # exchanges between two progress reports
 
 ProgressReport = Callable[[Capture, int], None]  # the capture being read, exchanges read from it
@@ -66,6 +67,8 @@ def judge_captures(
                     if count % REPORT_EVERY == 0:
                         if count % COLLECT_EVERY == 0:
                             gc.collect()
+                        elif count % YOUNG_EVERY == 0:
+                            gc.collect(0)
                         if progress:
                             progress(capture, count)
                     yield from analyzer.feed(exchange)

@@ -13,6 +13,7 @@ from rich.text import Text
 from ..engine import Decision
 from ..fix import Suggestion
 from ..fix.config import CorsConfig
+from ..fix.diagnose import Lookalike
 from ..fix.observe import decision_shape
 
 RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
@@ -54,7 +55,11 @@ def verification_line(suggestion: Suggestion) -> Text:
 
 
 def config_syntax(config: CorsConfig) -> Syntax:
-    return Syntax(config.to_python(), "python", theme="ansi_dark", background_color="default")
+    return _syntax(config.to_python())
+
+
+def _syntax(code: str) -> Syntax:
+    return Syntax(code, "python", theme="ansi_dark", background_color="default")
 
 
 def fix_panel(suggestion: Suggestion) -> Panel:
@@ -110,57 +115,77 @@ def credentialed_case(suggestion: Suggestion) -> list[RenderableType]:
     alternative = suggestion.if_credentials
     if alternative is None:
         return []
-    checks = alternative.verification.checks if alternative.verification else []
-    count = sum(
-        c.observation.count
-        for c in checks
-        if c.observation.decision.verdict_if_credentials == "blocked"
-    )
     return [
-        Text(
-            f"\nIf the page sends credentials (fetch `credentials: 'include'`, XHR "
-            f"`withCredentials`), {count} request{'s' if count != 1 else ''} allowed here "
-            "would be blocked; then use:",
-            style="bold yellow",
-        ),
+        credentialed_heading(suggestion),
         config_syntax(alternative.config),
         verification_line(alternative),
     ]
 
 
+def credentialed_heading(suggestion: Suggestion) -> Text:
+    alternative = suggestion.if_credentials
+    checks = alternative.verification.checks if alternative and alternative.verification else []
+    count = sum(
+        c.observation.count
+        for c in checks
+        if c.observation.decision.verdict_if_credentials == "blocked"
+    )
+    return Text(
+        f"\nIf the page sends credentials (fetch `credentials: 'include'`, XHR "
+        f"`withCredentials`), {count} request{'s' if count != 1 else ''} allowed here "
+        "would be blocked; then use:",
+        style="bold yellow",
+    )
+
+
 class FixesByRequest:
     """What to change for each blocked request of one backend: its look-alike's fix, or the
-    backend's configuration. Rendered once; the suggestion (whose verification holds every
-    request checked) is not kept, so `analyze` can hold one of these per backend."""
+    backend's configuration. Only words are kept, the renderables made when asked for (a
+    Syntax holds its theme): `analyze` holds one of these per backend, not the suggestion
+    (whose verification holds every request checked)."""
 
     def __init__(self, suggestion: Suggestion) -> None:
-        config, verified = config_syntax(suggestion.config), verification_line(suggestion)
-        self.credentialed = (
-            Group(*credentialed_case(suggestion)) if suggestion.if_credentials else None
+        self._backend = suggestion.backend
+        self._code = suggestion.config.to_python()
+        self._verified = verification_line(suggestion)
+        alternative = suggestion.if_credentials
+        self._credentialed = (
+            (
+                credentialed_heading(suggestion),
+                alternative.config.to_python(),
+                verification_line(alternative),
+            )
+            if alternative is not None
+            else None
         )
-        self.general = Group(Text(f"Fix for {suggestion.backend}:", style="bold"), config, verified)
-        self._by_id: dict[str, RenderableType] = {}
-        self._by_shape: dict[tuple[Any, ...], RenderableType] = {}
+        self._by_id: dict[str, Lookalike] = {}
+        self._by_shape: dict[tuple[Any, ...], Lookalike] = {}
         for observation, lookalike in suggestion.lookalikes:
-            heading = "Diagnosis" if lookalike.cors_change_helps else "Not a CORS setting"
-            body: list[RenderableType] = [
-                Text(f"{heading}: {lookalike.title}", style="bold yellow"),
-                Text(lookalike.fix),
-            ]
-            if lookalike.cors_change_helps:
-                body += [config, verified]
-            shown = Group(*body)
             for exchange in (observation.preflight, observation.actual):
                 if exchange is not None:
-                    self._by_id.setdefault(exchange.id, shown)
+                    self._by_id.setdefault(exchange.id, lookalike)
             # Observations are kept once per shape: the others of its shape look the same.
-            self._by_shape.setdefault(decision_shape(observation.decision), shown)
+            self._by_shape.setdefault(decision_shape(observation.decision), lookalike)
 
     def __call__(self, decision: Decision) -> RenderableType | None:
         if decision.verdict != "blocked":  # blocked only if the page sends credentials
-            return self.credentialed
+            if self._credentialed is None:
+                return None
+            heading, code, verified = self._credentialed
+            return Group(heading, _syntax(code), verified)
         found = self._by_id.get(decision.flow_id) or self._by_shape.get(decision_shape(decision))
-        return found or self.general
+        if found is None:
+            return Group(
+                Text(f"Fix for {self._backend}:", style="bold"), _syntax(self._code), self._verified
+            )
+        heading = "Diagnosis" if found.cors_change_helps else "Not a CORS setting"
+        body: list[RenderableType] = [
+            Text(f"{heading}: {found.title}", style="bold yellow"),
+            Text(found.fix),
+        ]
+        if found.cors_change_helps:
+            body += [_syntax(self._code), self._verified]
+        return Group(*body)
 
 
 def fix_for_decision(decision: Decision, suggestion: Suggestion | None) -> RenderableType | None:
