@@ -224,11 +224,45 @@ def decision_shape(decision: Decision) -> tuple[Any, ...]:
     )
 
 
+ZDICT_BYTES = 32_768  # zlib's largest preset dictionary
+
+
+class _Packer:
+    """Observations as compressed bytes. They are small and alike (the same headers, the same
+    user agent...), so each is compressed against the first ones seen, zlib's preset
+    dictionary: about 180 bytes each instead of 1,300 compressed alone."""
+
+    def __init__(self) -> None:
+        self._seed: list[bytes] = []  # the first ones, kept as they are, make the dictionary
+        self._seeded = 0
+        self._zdict: bytes | None = None
+
+    def pack(self, observation: Observation) -> bytes:
+        raw = pickle.dumps(observation, pickle.HIGHEST_PROTOCOL)
+        if self._zdict is None:
+            self._seed.append(raw)
+            self._seeded += len(raw)
+            if self._seeded >= ZDICT_BYTES:
+                self._zdict = b"".join(self._seed)[-ZDICT_BYTES:]
+                self._seed = []
+            return raw  # a pickle begins with 0x80, never as zlib's streams do (0x78)
+        packer = zlib.compressobj(6, zdict=self._zdict)
+        return packer.compress(raw) + packer.flush()
+
+    def unpack(self, kept: bytes) -> Observation:
+        if kept[:1] != b"\x80":
+            assert self._zdict is not None
+            unpacker = zlib.decompressobj(zdict=self._zdict)
+            kept = unpacker.decompress(kept) + unpacker.flush()
+        return pickle.loads(kept)  # our own bytes, from this process
+
+
 @dataclass(slots=True)
 class _Folded:
     """One backend's observations, one per shape: compressed, with their counts."""
 
     origin: str
+    packer: _Packer
     shapes: dict[int, int] = field(default_factory=dict)  # hash of a shape -> its index
     kept: list[bytes] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
@@ -252,12 +286,11 @@ class _Folded:
             hidden_headers=None,
             exchange=None,
         )
-        kept = replace(observation, decision=decision)
-        self.kept.append(zlib.compress(pickle.dumps(kept, pickle.HIGHEST_PROTOCOL), 1))
+        self.kept.append(self.packer.pack(replace(observation, decision=decision)))
         self.counts.append(1)
 
     def backend(self) -> Backend:
-        observations = [pickle.loads(zlib.decompress(kept)) for kept in self.kept]
+        observations = [self.packer.unpack(kept) for kept in self.kept]
         for observation, count in zip(observations, self.counts, strict=True):
             observation.count = count
         return Backend(self.origin, observations)
@@ -268,6 +301,7 @@ class Folder:
 
     def __init__(self) -> None:
         self._pairing = _Pairing()
+        self._packer = _Packer()
         self._backends: dict[str, _Folded] = {}
 
     def add(self, decision: Decision) -> None:
@@ -275,7 +309,7 @@ class Folder:
             origin, observation = seen
             folded = self._backends.get(origin)
             if folded is None:
-                folded = self._backends[origin] = _Folded(origin)
+                folded = self._backends[origin] = _Folded(origin, self._packer)
             folded.add(observation)
 
     def needing_fix(self) -> Iterator[Backend]:
