@@ -276,11 +276,10 @@ class _Folded:
             self.counts[index] += 1
             return
         self.shapes[key] = len(self.kept)
-        # What the fix never reads (the trace, the words) is not kept.
+        # What the fix never reads (the trace, the lists of headers) is not kept.
         decision = replace(
             observation.decision,
             trace=[],
-            explanation="",
             console_message=None,
             readable_headers=None,
             hidden_headers=None,
