@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..judge import judge_captures
+from ..engine import Decision
+from ..judge import judge_captures, readable_twice
 from ..readers import CaptureError, CaptureNote
 from .parser import bundled_sample
 from .progress import reading_progress
@@ -19,7 +20,10 @@ from .status import CliError, ExitStatus
 
 if TYPE_CHECKING:
     from ..browsers.bridge import Bridge
+    from ..fix import Suggestion
     from ..mitm.proxy import ProxySettings
+    from ..output.code import Block
+
 
 KEEP = {
     "all": lambda decision: True,
@@ -51,51 +55,25 @@ def run_analyze(args: argparse.Namespace) -> ExitStatus:
     keep = KEEP[only]
     problems: list[CaptureError] = []
     notes: list[CaptureNote] = []
-    blocked = False
-    if args.format == "jsonl":
-        from ..output.records import to_json_bytes
+    if args.format == "text":
+        redact = not args.no_redact
+        blocked = _analyze_text(paths, keep, ONLY_WORDS[only], redact, problems, notes)
+    else:
+        from ..output.records import JsonWriter
 
+        blocked = False
         sys.stdout.flush()
-        out = sys.stdout.buffer  # UTF-8 lines straight from the encoder
+        out = sys.stdout.buffer  # UTF-8 straight from the encoder
         # Lines streaming to the terminal itself would tear a progress bar drawn between them.
         shown = nullcontext(None) if sys.stdout.isatty() else reading_progress(paths)
-        with shown as progress:
+        with shown as progress, JsonWriter(out, args.format) as writer:
             for decision in judge_captures(
                 paths, problems, progress, notes, redact=not args.no_redact
             ):
                 blocked = blocked or decision.verdict == "blocked"
                 if keep(decision):
-                    out.write(to_json_bytes(decision) + b"\n")
+                    writer.write(decision)
         out.flush()
-    else:
-        with reading_progress(paths) as progress:
-            everything = list(
-                judge_captures(paths, problems, progress, notes, redact=not args.no_redact)
-            )
-        blocked = any(decision.verdict == "blocked" for decision in everything)
-        if args.format == "json":
-            from ..output.records import to_record
-
-            records = [to_record(d) for d in everything if keep(d)]
-            json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
-            sys.stdout.write("\n")
-        else:
-            from rich.console import Console
-
-            from ..engine.origins import origin_of
-            from ..fix import suggestions_for
-            from ..output.fix import fix_blocks_for_decision
-            from ..output.text import print_report
-
-            undecided = any(d.verdict_if_credentials == "blocked" for d in everything)
-            suggestions = suggestions_for(everything) if blocked or undecided else {}
-            print_report(
-                Console(),
-                everything,
-                keep,
-                ONLY_WORDS[only],
-                lambda d: fix_blocks_for_decision(d, suggestions.get(origin_of(d.url) or "")),
-            )
     _report_problems(problems, notes)
     if problems:
         return ExitStatus.UNREADABLE
@@ -111,47 +89,111 @@ def _backend_origin(typed: str) -> str:
     return origin_of(text if "://" in text else f"http://{text}") or text.rstrip("/")
 
 
+def _analyze_text(
+    paths: list[Path],
+    keep: Callable[[Decision], bool],
+    kept: str,
+    redact: bool,
+    problems: list[CaptureError],
+    notes: list[CaptureNote],
+) -> bool:
+    """The text report, in two passes over the captures: the table as the decisions come,
+    then each blocked request explained with its fix, which needs every request of its
+    backend (folded, not kept, on the first pass). True when something was blocked."""
+    from rich.console import Console
+
+    from ..engine.origins import origin_of
+    from ..fix import Folder, suggestions_of
+    from ..output.fix import FixesByRequest
+    from ..output.text import print_report
+
+    folder = Folder()
+    fixes: dict[str, FixesByRequest] = {}
+    blocked = False
+    found: list[CaptureError] = []
+
+    def first_pass() -> Iterator[Decision]:
+        nonlocal blocked
+        with reading_progress(readable) as progress:
+            for decision in judge_captures(readable, found, progress, notes, redact=redact):
+                blocked = blocked or decision.verdict == "blocked"
+                folder.add(decision)
+                yield decision
+
+    def second_pass() -> Iterable[Decision]:
+        fixes.update((s.backend, FixesByRequest(s)) for s in suggestions_of(folder))
+        # What was wrong with a file was said on the first pass.
+        return judge_captures(readable, [], redact=redact)
+
+    def fix_for(decision: Decision) -> Sequence[Block]:
+        fixes_there = fixes.get(origin_of(decision.url) or "")
+        return fixes_there(decision) if fixes_there else ()
+
+    with readable_twice(paths) as readable:
+        print_report(Console(), first_pass(), keep, kept, second_pass, fix_for)
+    # Problems and notes name the files as given, not their copies.
+    given = dict(zip(readable, paths, strict=True))
+    problems += (CaptureError(given.get(p.path, p.path), p.problem) for p in found)
+    notes[:] = [CaptureNote(given.get(n.path, n.path), n.note) for n in notes]
+    return blocked
+
+
 def run_fix(args: argparse.Namespace) -> ExitStatus:
-    from ..fix import group_by_backend, suggest_backends
+    from ..fix import fold, suggestions_of
     from ..output.fix import print_fix, print_nothing_blocked, python_source, suggestion_record
+    from ..output.records import JsonWriter
 
     problems: list[CaptureError] = []
     notes: list[CaptureNote] = []
     paths = _capture_paths(args)
     with reading_progress(paths) as progress:
-        backends = group_by_backend(
-            judge_captures(paths, problems, progress, notes, redact=not args.no_redact)
-        )
+        folder = fold(judge_captures(paths, problems, progress, notes, redact=not args.no_redact))
+    wanted = ""
     if args.backend:
         wanted = _backend_origin(args.backend)
-        if wanted not in backends:
+        if wanted not in folder.origins():
             _report_problems(problems, notes)
-            seen = ", ".join(backends) or "none"
+            seen = ", ".join(folder.origins()) or "none"
             raise CliError(f"no backend {wanted} in the capture; backends seen: {seen}")
-        backends = {wanted: backends[wanted]}
-    suggestions = suggest_backends(backends, hidden=True)
+    unresolved = False
+
+    def shown() -> Iterator[Suggestion]:
+        """Made, shown and let go one backend at a time (a suggestion holds its checks),
+        noting whether any leaves something blocked."""
+        nonlocal unresolved
+        for suggestion in suggestions_of(folder, hidden=True, only=wanted):
+            verification = suggestion.verification
+            unresolved = unresolved or bool(
+                (verification and not verification.ok)
+                or any(o.blocked for o in suggestion.uncovered)
+            )
+            yield suggestion
+
     if args.format == "json":
-        records = [suggestion_record(s) for s in suggestions.values()]
-        json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
+        sys.stdout.flush()
+        with JsonWriter(sys.stdout.buffer, "json") as writer:
+            for suggestion in shown():
+                writer.write_record(suggestion_record(suggestion))
     elif args.format == "python":
-        sys.stdout.write(python_source(suggestions.values()))
+        sys.stdout.write(python_source(shown()))
     else:
         from rich.console import Console
 
         console = Console()
-        needed = [s for s in suggestions.values() if s.needed]
-        for suggestion in needed:
-            print_fix(console, suggestion)
+        # Backends with nothing blocked: told of only when nothing is blocked anywhere.
+        hidden_only: list[Suggestion] = []
+        needed = False
+        for suggestion in shown():
+            if suggestion.needed:
+                needed = True
+                print_fix(console, suggestion)
+            else:
+                hidden_only.append(suggestion)
         if not needed and not problems:  # an unreadable file gets its error, not a verdict
-            print_nothing_blocked(console, suggestions.values())
+            print_nothing_blocked(console, hidden_only)
     _report_problems(problems, notes)
     if problems:
         return ExitStatus.UNREADABLE
-    unresolved = any(
-        (s.verification and not s.verification.ok) or any(o.blocked for o in s.uncovered)
-        for s in suggestions.values()
-    )
     return ExitStatus.BLOCKED if unresolved else ExitStatus.OK
 
 

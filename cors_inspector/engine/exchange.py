@@ -39,6 +39,9 @@ class Headers:
         self._index: dict[str, str] | None = None
         self._repeated: dict[str, list[str]] = {}  # names sent on several lines
 
+    def __reduce__(self) -> tuple[type[Headers], tuple[HeaderPairs]]:
+        return Headers, (self.pairs,)  # pickled without the index: it is rebuilt on use
+
     def _build_index(self) -> dict[str, str]:
         pairs = self.pairs
         lower = _LOWER

@@ -6,32 +6,31 @@ backends get a fix.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator
 
 from ..engine import Decision
-from .observe import Backend, group_by_backend
+from .observe import Folder
 from .suggest import Suggestion, suggest
 
 
-def suggestions_for(decisions: Iterable[Decision], hidden: bool = False) -> dict[str, Suggestion]:
+def suggestions_of(folder: Folder, hidden: bool = False, only: str = "") -> Iterator[Suggestion]:
     """One verified suggestion per backend that had at least one blocked request, or one
     that would be blocked if the page sent credentials; with `hidden`, also per backend whose
-    responses carry headers script cannot read."""
-    return suggest_backends(group_by_backend(decisions), hidden)
+    responses carry headers script cannot read; `only`: for that backend alone. Made one at
+    a time, as asked for."""
+    for backend, needs_fix in folder.backends(hidden, only):
+        suggestion = suggest(backend)
+        if needs_fix or suggestion.hidden_headers:
+            yield suggestion
 
 
-def suggest_backends(
-    backends: Mapping[str, Backend], hidden: bool = False
-) -> dict[str, Suggestion]:
-    """suggestions_for, over backends already grouped (in their order)."""
-    found: dict[str, Suggestion] = {}
-    for origin, backend in backends.items():
-        if any(o.blocked or o.undecided for o in backend.observations):
-            found[origin] = suggest(backend)
-        elif (
-            hidden
-            and any(o.wanted_exposed for o in backend.observations)
-            and (suggestion := suggest(backend)).hidden_headers
-        ):
-            found[origin] = suggestion
-    return found
+def fold(decisions: Iterable[Decision]) -> Folder:
+    folder = Folder()
+    for decision in decisions:
+        folder.add(decision)
+    return folder
+
+
+def suggestions_for(decisions: Iterable[Decision], hidden: bool = False) -> dict[str, Suggestion]:
+    """suggestions_of every backend of `decisions`, by backend."""
+    return {s.backend: s for s in suggestions_of(fold(decisions), hidden)}

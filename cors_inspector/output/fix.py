@@ -13,6 +13,7 @@ from rich.text import Text
 from ..engine import Decision
 from ..engine.words import counted
 from ..fix import Suggestion
+from ..fix.observe import decision_shape
 from .code import Block, Code, print_blocks
 
 RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
@@ -22,8 +23,11 @@ def verification_line(suggestion: Suggestion) -> Text:
     verification = suggestion.verification
     if verification is None or not verification.checks:
         return Text("Nothing to verify: no request here can be fixed by a CORS setting.", "dim")
-    total = len(verification.checks)
-    was_blocked = sum(1 for check in verification.checks if check.observation.blocked)
+    # An observation stands for every request of its shape (fix.observe.Folder).
+    total = sum(check.observation.count for check in verification.checks)
+    was_blocked = sum(
+        check.observation.count for check in verification.checks if check.observation.blocked
+    )
     if verification.ok:
         page_methods = [
             check.method
@@ -39,7 +43,7 @@ def verification_line(suggestion: Suggestion) -> Text:
             f"{after_page} ({was_blocked} {'was' if was_blocked == 1 else 'were'} blocked)",
             style="green",
         )
-    failing = len(verification.failures)
+    failing = sum(check.observation.count for check in verification.failures)
     text = Text(
         f"✘ with Starlette {verification.starlette_version}, {failing} of "
         f"{counted(total, 'request')} still {'fails' if failing == 1 else 'fail'}:",
@@ -130,7 +134,8 @@ def fix_blocks(suggestion: Suggestion) -> list[Block]:
 
 def fix_title(suggestion: Suggestion) -> str:
     checks = suggestion.verification.checks if suggestion.verification else []
-    return f"Fix for {suggestion.backend} ({_requests(len(checks))} checked)"
+    checked = sum(check.observation.count for check in checks)
+    return f"Fix for {suggestion.backend} ({_requests(checked)} checked)"
 
 
 def fix_panel(suggestion: Suggestion) -> Panel:
@@ -175,7 +180,11 @@ def credentialed_case(suggestion: Suggestion, alone: bool = False) -> list[Block
     if alternative is None:
         return []
     checks = alternative.verification.checks if alternative.verification else []
-    count = sum(1 for c in checks if c.observation.decision.verdict_if_credentials == "blocked")
+    count = sum(
+        c.observation.count
+        for c in checks
+        if c.observation.decision.verdict_if_credentials == "blocked"
+    )
     intro = (
         f"\nIf the page sends credentials (fetch `credentials: 'include'`, XHR "
         f"`withCredentials`), {_requests(count)} allowed here would be blocked; "
@@ -194,31 +203,47 @@ def _same_change(alternative: Suggestion, suggestion: Suggestion) -> bool:
     return suggestion.changed and alternative.config == suggestion.config
 
 
-def fix_blocks_for_decision(decision: Decision, suggestion: Suggestion | None) -> list[Block]:
-    """What to change for one blocked request: its look-alike's fix, or the backend's config."""
-    if suggestion is None:
-        return []
-    if decision.verdict != "blocked":  # blocked only if the page sends credentials
-        return credentialed_case(suggestion, alone=True)
-    change: list[Block] = [Code(suggestion.to_python())] * suggestion.changed
-    for observation, lookalike in suggestion.lookalikes:
-        exchanges = (observation.preflight, observation.actual)
-        if observation.decision is decision or any(
-            e is not None and e.id == decision.flow_id for e in exchanges
-        ):
+class FixesByRequest:
+    """What to change for each blocked request of one backend: its look-alike's fix, or the
+    backend's configuration. Made once per backend and kept as words and code (`analyze`
+    holds one per backend, not the suggestion, whose verification holds every request
+    checked)."""
+
+    def __init__(self, suggestion: Suggestion) -> None:
+        change: list[Block] = [Code(suggestion.to_python())] * suggestion.changed
+        verified = verification_line(suggestion)
+        self._credentialed = credentialed_case(suggestion, alone=True)
+        self._backend_fix: list[Block] = [
+            Text(f"Fix for {suggestion.backend}:", style="bold"),
+            *change,
+            verified,
+        ]
+        self._by_id: dict[str, list[Block]] = {}
+        self._by_shape: dict[tuple[Any, ...], list[Block]] = {}
+        for observation, lookalike in suggestion.lookalikes:
             heading = "Diagnosis" if lookalike.cors_change_helps else "Not a CORS setting"
             body: list[Block] = [
                 Text(f"{heading}: {lookalike.title}", style="bold yellow"),
                 Text(lookalike.fix),
             ]
             if lookalike.cors_change_helps:
-                body += [*change, verification_line(suggestion)]
-            return body
-    return [
-        Text(f"Fix for {suggestion.backend}:", style="bold"),
-        *change,
-        verification_line(suggestion),
-    ]
+                body += [*change, verified]
+            for exchange in (observation.preflight, observation.actual):
+                if exchange is not None:
+                    self._by_id.setdefault(exchange.id, body)
+            # Observations are kept once per shape: the others of its shape look the same.
+            self._by_shape.setdefault(decision_shape(observation.decision), body)
+
+    def __call__(self, decision: Decision) -> list[Block]:
+        if decision.verdict != "blocked":  # blocked only if the page sends credentials
+            return self._credentialed
+        found = self._by_id.get(decision.flow_id) or self._by_shape.get(decision_shape(decision))
+        return found if found is not None else self._backend_fix
+
+
+def fix_blocks_for_decision(decision: Decision, suggestion: Suggestion | None) -> list[Block]:
+    """What to change for one blocked request: its look-alike's fix, or the backend's config."""
+    return FixesByRequest(suggestion)(decision) if suggestion is not None else []
 
 
 def fix_for_decision(decision: Decision, suggestion: Suggestion | None) -> RenderableType | None:
@@ -270,6 +295,7 @@ def suggestion_record(suggestion: Suggestion) -> dict[str, Any]:
                 "before": check.observation.decision.verdict,
                 "after": "allowed" if check.passed else "blocked",
                 "reason": check.failure.reason if check.failure else None,
+                "count": check.observation.count,  # requests of this shape it stands for
             }
             for check in checks
         ],

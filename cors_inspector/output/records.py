@@ -4,9 +4,10 @@ documented in README.md; add fields, never rename or remove them).
 
 from __future__ import annotations
 
+import gc
 import json
 import time
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -100,3 +101,41 @@ def to_json_bytes(decision: Decision, source: str | None = None) -> bytes:
 
 def to_json_line(decision: Decision, source: str | None = None) -> str:
     return to_json_bytes(decision, source).decode()
+
+
+COLLECT_EVERY = 1_000  # JSON array items between two collections of their encoder's cycles
+
+
+class JsonWriter:
+    """Records written as they come: one a line (`jsonl`), or the items of one array
+    (`json`, laid out as json.dump(..., indent=1) lays it out), so that nothing is held."""
+
+    def __init__(self, out: BinaryIO, layout: str) -> None:
+        self.out = out
+        self.lines = layout == "jsonl"
+        self._written = 0
+
+    def __enter__(self) -> JsonWriter:
+        return self
+
+    def write(self, decision: Decision) -> None:
+        if self.lines:
+            self.out.write(to_json_bytes(decision) + b"\n")
+        else:
+            self.write_record(to_record(decision))
+
+    def write_record(self, record: dict[str, Any]) -> None:
+        """One item of the array (`json` layout)."""
+        try:
+            text = json.dumps(record, ensure_ascii=False, indent=1).encode()
+        except UnicodeEncodeError:  # a lone surrogate (a HAR's \ud800 escape): escape it
+            text = json.dumps(record, indent=1).encode()
+        self.out.write(b",\n " if self._written else b"[\n ")
+        self.out.write(text.replace(b"\n", b"\n "))
+        self._written += 1
+        if self._written % COLLECT_EVERY == 0:
+            gc.collect(0)  # json's indenting encoder makes a reference cycle per call
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self.lines:
+            self.out.write(b"\n]\n" if self._written else b"[]\n")

@@ -66,6 +66,13 @@ class _Counted(io.RawIOBase):
         return read
 
 
+def open_input(path: Path) -> io.FileIO:
+    """The file to read, unbuffered; `-` is standard input (left open for its owner)."""
+    if str(path) == "-":
+        return io.FileIO(0, "rb", closefd=False)
+    return io.FileIO(path, "rb")
+
+
 class Capture:
     """A capture file being read: its exchanges, streamed, and how far into the file (on
     disk, compressed or not) reading has got, for progress."""
@@ -83,7 +90,7 @@ class Capture:
         """Stream the exchanges; raise CaptureError (after what could be read)."""
         path = self.path
         try:
-            with open(path, "rb", buffering=0) as raw:
+            with open_input(path) as raw:
                 self._counted = _Counted(raw)
                 yield from self._read(io.BufferedReader(self._counted))
         except (FlowFileError, HarError, NetLogError) as error:

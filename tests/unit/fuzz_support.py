@@ -23,6 +23,7 @@ import tempfile
 import time
 import traceback
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -344,6 +345,8 @@ class Summary:
     crashes: int = 0  # a child that died otherwise
     peak_rss_mb: float = 0.0
     findings: list[Finding] = field(default_factory=list)
+    by_format: Counter[str] = field(default_factory=Counter)  # inputs run of each format
+    peak_by_format: dict[str, float] = field(default_factory=dict)
 
     def add(self, finding: Finding) -> None:
         attribute = {"traceback": "tracebacks", "hang": "hangs", "memory": "memory"}
@@ -356,6 +359,9 @@ class Summary:
             f"{self.inputs} inputs: {self.tracebacks} tracebacks, {self.hangs} hangs, "
             f"{self.memory} memory-cap hits, {self.crashes} crashes; "
             f"peak RSS {self.peak_rss_mb:.0f} MB"
+        ) + "".join(
+            f"; {kind} {count} (peak {self.peak_by_format[kind]:.0f} MB)"
+            for kind, count in sorted(self.by_format.items())
         )
 
 
@@ -367,14 +373,14 @@ def _child(corpus: Corpus, seed: int, indexes: range, path: Path, out: int) -> N
     base = _current_rss_mb()
     counted_base = min(base, FRESH_BASE_MB)
     for index in indexes:
-        _, _, data = corpus.make(seed, index)
+        kind, _, data = corpus.make(seed, index)
         path.write_bytes(data)
         del data
         os.write(out, f"start {index}\n".encode())
         _reset_peak_rss()  # the input's making is not the reader's memory
         outcome = run_one(path)
         rss = _peak_rss_mb() - base + counted_base
-        line = json.dumps({"index": index, "outcome": outcome, "rss": rss})
+        line = json.dumps({"index": index, "kind": kind, "outcome": outcome, "rss": rss})
         os.write(out, line.encode() + b"\n")
 
 
@@ -489,6 +495,9 @@ def _batch(
             next_index = result["index"] + 1
             summary.inputs += 1
             summary.peak_rss_mb = max(summary.peak_rss_mb, result["rss"])
+            kind = result["kind"]
+            summary.by_format[kind] += 1
+            summary.peak_by_format[kind] = max(summary.peak_by_format.get(kind, 0), result["rss"])
             outcome, _, detail = result["outcome"].partition("\n")
             if result["rss"] > RSS_BUDGET_MB:
                 outcome, detail = "memory", f"RSS {result['rss']:.0f} MB"
@@ -513,6 +522,7 @@ def _record(
     summary.add(Finding(index, kind, how, outcome, detail))
     if outcome in ("hang", "crash"):
         summary.inputs += 1
+        summary.by_format[kind] += 1
 
 
 def save_findings(summary: Summary, corpus: Corpus, seed: int, directory: Path, most: int) -> None:

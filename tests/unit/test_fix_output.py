@@ -19,7 +19,7 @@ from starlette.middleware.cors import ALL_METHODS, CORSMiddleware
 
 from cors_inspector.engine.cors_check import ACAM
 from cors_inspector.engine.safelists import parse_token_list
-from cors_inspector.fix import Suggestion, group_by_backend, suggest_backends
+from cors_inspector.fix import Suggestion, suggestions_for
 from cors_inspector.judge import judge_captures
 from cors_inspector.output.fix import print_fix
 
@@ -66,7 +66,7 @@ def calls_of(blocks: list[str]) -> list[dict[str, Any]]:
 
 
 def suggestions_of(files: list[Path]) -> dict[str, Suggestion]:
-    return suggest_backends(group_by_backend(judge_captures(files, [])), hidden=True)
+    return suggestions_for(judge_captures(files, []), hidden=True)
 
 
 def expected_calls(suggestion: Suggestion) -> list[dict[str, Any]]:
