@@ -282,6 +282,11 @@ def run_open(args: argparse.Namespace) -> int:
     from ..tui.app import CorsInspectorApp
     from ..tui.store import Store
 
+    if any(str(path) == "-" for path in args.files):
+        raise CliError(
+            "open reads its keys from the terminal, so not a capture from standard input (-): "
+            "give a file, a FIFO or <(command), or use cors-inspector analyze -"
+        )
     if _no_terminal("without one, use cors-inspector analyze FILE..."):
         return ExitStatus.UNREADABLE
     app = CorsInspectorApp(Store(keep=args.keep), files=args.files)

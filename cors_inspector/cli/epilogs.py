@@ -25,6 +25,9 @@ OPEN_EPILOG = """\
 examples:
   cors-inspector open flows.mitm               a mitmproxy capture
   cors-inspector open session.har --keep 10000 a HAR; keep only the newest 10000 requests
+  cors-inspector open <(zcat flows.mitm.gz)    a FIFO or a process substitution
+
+The TUI reads its keys from the terminal, so standard input (-) is not a capture here.
 
 Enter shows why a request was allowed or blocked, f the verified fix; ? lists every key.
 """
@@ -36,6 +39,7 @@ examples:
   cors-inspector analyze session.har           a HAR exported from Chrome or Firefox DevTools
   cors-inspector analyze a.mitm b.har --only blocked
   cors-inspector analyze flows.mitm --format jsonl > decisions.jsonl
+  cat flows.mitm | cors-inspector analyze -    from standard input (pipes and FIFOs too)
 
 Files are recognised by their content, not their name. Requests are judged in capture
 order: a preflight is paired with the actual request it served.
@@ -50,6 +54,7 @@ examples:
   cors-inspector fix flows.mitm                       every backend that blocked something
   cors-inspector fix flows.mitm --backend http://localhost:8000
   cors-inspector fix a.mitm b.har --format json
+  cat flows.mitm | cors-inspector fix -               from standard input
 
 For each backend origin, the smallest app.add_middleware(CORSMiddleware, ...) that makes
 every blocked request pass, merged across everything seen for that backend. Before it is
@@ -92,6 +97,7 @@ examples:
   cors-inspector replay flows.mitm --to http://localhost:8000
   cors-inspector replay flows.mitm --to http://localhost:8000 --only blocked
   cors-inspector replay flows.mitm --to http://localhost:8000 --header "Authorization: Bearer x"
+  cat flows.mitm | cors-inspector replay - --to http://localhost:8000
 
 Each captured cross-origin request is re-sent as the browser would send it: the preflight
 first when one is needed, then (if it passes) the actual request with the captured Origin,

@@ -245,7 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=OPEN_EPILOG,
     )
     tui.add_argument(
-        "files", nargs="+", type=Path, metavar="FILE", help="mitmproxy flow files or HAR files"
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="mitmproxy flow files, HAR files or Chrome NetLogs (FIFOs and <(command) too)",
     )
     add_keep_argument(tui)
     add_replay_parser(commands)
@@ -258,7 +262,8 @@ def add_capture_files(parser: argparse.ArgumentParser) -> None:
         nargs="*",
         type=Path,
         metavar="FILE",
-        help="mitmproxy flow files or HAR files (default: the bundled sample)",
+        help="mitmproxy flow files, HAR files or Chrome NetLogs; - for standard input "
+        "(default: the bundled sample)",
     )
 
 
@@ -278,7 +283,12 @@ def add_replay_parser(commands: argparse._SubParsersAction) -> None:
         "(fixed) backend, and report before -> after for each.",
         epilog=REPLAY_EPILOG,
     )
-    replay.add_argument("file", type=Path, metavar="FILE", help="a mitmproxy flow file or HAR")
+    replay.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE",
+        help="a mitmproxy flow file, HAR or Chrome NetLog; - for standard input",
+    )
     replay.add_argument(
         "--to",
         required=True,

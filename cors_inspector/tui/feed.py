@@ -71,20 +71,25 @@ class FileFeed:
                 app.call_from_thread(self.show_progress, f"{capture.path.name} {percent}%")
                 shown_at = monotonic()
 
-        for decision in judge_captures(self.paths, problems, progress, notes, redact=False):
-            batch.append(decision)
-            if len(problems) > reported:
-                for problem in problems[reported:]:
-                    app.call_from_thread(app.capture_problem, str(problem))
-                reported = len(problems)
-            if monotonic() - handed_at >= BATCH_SECONDS:
-                if worker.is_cancelled:
-                    return
-                app.call_from_thread(app.add_decisions, batch)
-                batch, handed_at = [], monotonic()
+        failure: list[str] = []
+        try:
+            for decision in judge_captures(self.paths, problems, progress, notes, redact=False):
+                batch.append(decision)
+                if len(problems) > reported:
+                    for problem in problems[reported:]:
+                        app.call_from_thread(app.capture_problem, str(problem))
+                    reported = len(problems)
+                if monotonic() - handed_at >= BATCH_SECONDS:
+                    if worker.is_cancelled:
+                        return
+                    app.call_from_thread(app.add_decisions, batch)
+                    batch, handed_at = [], monotonic()
+        except Exception as error:  # a bug of ours: said in one line, what was read stays shown
+            failure.append(f"reading stopped: {type(error).__name__}: {error}".splitlines()[0])
         for note in notes:
             app.call_from_thread(app.notify, str(note), title="Note", timeout=15)
-        app.call_from_thread(self._loaded, batch, [str(p) for p in problems[reported:]])
+        unsaid = [str(p) for p in problems[reported:]] + failure
+        app.call_from_thread(self._loaded, batch, unsaid)
 
     def show_progress(self, where: str) -> None:
         self.app.source = f"▤ loading {where}…"

@@ -33,8 +33,11 @@ def replay_against(
     app: str = "no_cors",
     capture: str = ".mitm",
     stderr: list[str] | None = None,
+    from_stdin: bool = False,
 ) -> tuple[int, list]:
-    """Serve the story's app (no CORSMiddleware unless `cors_config`), replay the story."""
+    """Serve the story's app (no CORSMiddleware unless `cors_config`), replay the story (its
+    capture given as `-`, on standard input, with `from_stdin`)."""
+    captured = SAMPLES / f"{story}{capture}"
     (port,) = servers.free_ports(1)
     env = os.environ | {"FRONTEND_ORIGIN": MANIFEST[story]["page_origin"]}
     if cors_config is not None:
@@ -49,26 +52,28 @@ def replay_against(
             env=env,
         )
         app.wait_for_port(port, time.monotonic() + servers.READY_TIMEOUT_S)
+        stdin = stack.enter_context(captured.open("rb")) if from_stdin else None
         result = subprocess.run(
             [
                 sys.executable,
                 "-m",
                 "cors_inspector",
                 "replay",
-                str(SAMPLES / f"{story}{capture}"),
+                "-" if from_stdin else str(captured),
                 "--to",
                 f"http://localhost:{port}",
                 "--format",
                 "json",
                 *extra,
             ],
+            stdin=stdin,
             capture_output=True,
-            text=True,
             timeout=60,
         )
-    assert "Traceback" not in result.stderr, result.stderr
+    said = result.stderr.decode()
+    assert "Traceback" not in said, said
     if stderr is not None:
-        stderr.append(result.stderr)
+        stderr.append(said)
     return result.returncode, json.loads(result.stdout)
 
 
@@ -85,10 +90,11 @@ def test_the_broken_app_leaves_the_story_blocked(tmp_path):
     }
 
 
-def test_the_suggested_fix_fixes_every_request(tmp_path):
+@pytest.mark.parametrize("from_stdin", [False, True], ids=["file", "stdin"])
+def test_the_suggested_fix_fixes_every_request(tmp_path, from_stdin):
     decisions = Analyzer().run(read_capture(SAMPLES / f"{STORY}.mitm"))
     (suggestion,) = suggestions_for(decisions).values()
-    code, records = replay_against(tmp_path, suggestion.config.kwargs())
+    code, records = replay_against(tmp_path, suggestion.config.kwargs(), from_stdin=from_stdin)
     assert outcomes(records) == {"GET": ("fixed", None), "PUT": ("fixed", None)}
     assert code == 0
 

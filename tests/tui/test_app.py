@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -361,6 +363,51 @@ async def test_an_unreadable_file_is_one_line_and_the_rest_is_shown(tmp_path: Pa
         assert "1 problem" in shown(app, "#status")
         toasts = [str(toast.render()) for toast in app.screen.query("Toast")]
         assert any(str(broken) in toast for toast in toasts)
+
+
+async def test_a_fifo_opens_as_the_file_does(tmp_path: Path):
+    fifo = tmp_path / "flows.fifo"
+    os.mkfifo(fifo)
+    capture = sample("healthy-session")
+
+    def feed() -> None:
+        with fifo.open("wb") as out:
+            out.write(capture.read_bytes())
+
+    from_file = CorsInspectorApp(Store(), files=[capture])
+    async with from_file.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        expected = [row.decision.flow_id for row in from_file.store.rows]
+    writer = threading.Thread(target=feed)
+    writer.start()
+    app = CorsInspectorApp(Store(), files=[fifo])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not app.problems and not app.loading
+        assert [row.decision.flow_id for row in app.store.rows] == expected != []
+    writer.join(timeout=30)
+
+
+async def test_a_failure_while_reading_is_one_line_and_what_was_read_stays(monkeypatch):
+    real_feed = Analyzer.feed
+    fed = 0
+
+    def failing_feed(self, exchange):
+        nonlocal fed
+        fed += 1
+        if fed > 3:
+            raise ValueError("planted\nsecond line")
+        return real_feed(self, exchange)
+
+    monkeypatch.setattr(Analyzer, "feed", failing_feed)
+    app = CorsInspectorApp(Store(), files=[sample("healthy-session")])
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        assert not app.loading  # not "loading ..." for ever
+        (problem,) = app.problems
+        assert problem == "reading stopped: ValueError: planted"
+        assert app.store.rows  # the decisions before the failure
+        assert "1 problem" in shown(app, "#status")
 
 
 async def test_command_palette_runs_the_main_actions():

@@ -145,3 +145,10 @@ def test_a_problem_in_stdin_is_named_as_given():
     assert result.returncode == 2
     assert result.stderr.decode().startswith("cors-inspector: error: -: ")
     assert "cors-inspector-" not in result.stderr.decode()  # not the private copy's name
+
+
+def test_open_refuses_stdin_in_one_line():
+    result = run("open", "-")
+    assert result.returncode == 2
+    (line,) = result.stderr.decode().splitlines()
+    assert line.startswith("cors-inspector: error: open reads its keys from the terminal")
