@@ -17,6 +17,7 @@ services/network/cors/cors_url_loader.cc and preflight_controller.cc.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Iterator
 from typing import IO, Any
@@ -123,6 +124,14 @@ def read_netlog(stream: IO[bytes], notes: list[str]) -> Iterator[Exchange]:
         text.detach()  # the file is ours to close, and to ask how far it was read
 
 
+def _finished(requests: _Requests) -> Iterator[Exchange]:
+    """The requests still open at the end: completed with what they said."""
+    try:
+        yield from requests.finish()
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise NetLogError(f"an event of an unexpected shape ({describe_error(error)})") from None
+
+
 def _judged(events: Iterator[Any], constants: Constants, notes: list[str]) -> Iterator[Exchange]:
     """The exchanges of the events, in the order their requests complete."""
     requests = _Requests(constants, notes)
@@ -137,12 +146,10 @@ def _judged(events: Iterator[Any], constants: Constants, notes: list[str]) -> It
                 continue
             yield from ready
     except NetLogError:
-        yield from requests.finish()  # what was read before the damage
+        with contextlib.suppress(NetLogError):  # the damage is the error to tell
+            yield from _finished(requests)  # what was read before the damage
         raise
-    try:
-        yield from requests.finish()
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
-        raise NetLogError(f"an event of an unexpected shape ({describe_error(error)})") from None
+    yield from _finished(requests)
     if skipped:
         number, why = skipped[0]
         raise NetLogError(

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .limits import is_time
+from .limits import MAX_RECORD_CHARS, is_time
 
-MAX_LINE = 64 << 20  # an event line longer than this is damage, not a NetLog
+# An event line longer than this is damage, not a NetLog: the longest Chrome writes (a body
+# chunk's bytes) is well under a megabyte, and the JSON reader refuses such a value anyway.
+MAX_LINE = MAX_RECORD_CHARS
 MAX_OPEN = 10_000  # requests still open at once; beyond it the oldest is reported as it is
 MAX_STREAM_JOBS = 4096  # stream jobs whose socket is remembered until their request binds
 
@@ -145,9 +147,8 @@ class Constants:
             {number: name for name, number in errors.items()} if isinstance(errors, dict) else {}
         )
         load_flags = constants.get("loadFlag")
-        self.do_not_save_cookies = (
-            load_flags.get("DO_NOT_SAVE_COOKIES") if isinstance(load_flags, dict) else None
-        )
+        flag = load_flags.get("DO_NOT_SAVE_COOKIES") if isinstance(load_flags, dict) else None
+        self.do_not_save_cookies = flag if type(flag) is int else None  # a bit mask, or nothing
         offset = constants.get("timeTickOffset", 0)
         self.tick_offset = int(offset) if isinstance(offset, (int, str)) else 0
         client = constants.get("clientInfo")

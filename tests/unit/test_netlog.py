@@ -215,3 +215,17 @@ def test_values_the_engine_cannot_use_are_damage(tmp_path, old, new, problem):
     path.write_text(text.replace(old, new))
     with pytest.raises(CaptureError, match=problem):
         list(read_capture(path))
+
+
+def test_a_load_flag_of_the_wrong_type_before_damage_is_one_capture_error(tmp_path):
+    """Found by the fuzz harness (seed 4, input 17641): a float DO_NOT_SAVE_COOKIES, then a
+    cut; completing the requests still open raised a TypeError over the NetLogError."""
+    data = EVERYTHING.read_bytes()
+    flag = data.index(b'"DO_NOT_SAVE_COOKIES":') + len(b'"DO_NOT_SAVE_COOKIES":')
+    end = flag + len(data[flag:].split(b",", 1)[0].split(b"}", 1)[0])
+    mutated = data[:flag] + b"128.5" + data[end:]
+    at = mutated.index(b'"params"', int(len(mutated) * 0.5))
+    path = tmp_path / "mutated.json"
+    path.write_bytes(mutated[:at])
+    with pytest.raises(CaptureError, match="cut in the middle"):
+        list(read_capture(path))
