@@ -124,11 +124,16 @@ def read_netlog(stream: IO[bytes], notes: list[str]) -> Iterator[Exchange]:
         text.detach()  # the file is ours to close, and to ask how far it was read
 
 
+# What an event of an unexpected shape raises in the request assembly (a missing key, a
+# wrong type, a time of infinity): the event is skipped, or, at the end, the file is damaged.
+EVENT_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
+
+
 def _finished(requests: _Requests) -> Iterator[Exchange]:
     """The requests still open at the end: completed with what they said."""
     try:
         yield from requests.finish()
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+    except EVENT_SHAPE_ERRORS as error:
         raise NetLogError(f"an event of an unexpected shape ({describe_error(error)})") from None
 
 
@@ -140,7 +145,7 @@ def _judged(events: Iterator[Any], constants: Constants, notes: list[str]) -> It
         for number, event in enumerate(events, 1):
             try:
                 ready = requests.feed(_check_event(event))
-            except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            except EVENT_SHAPE_ERRORS as error:
                 # Keep going: the other requests are still worth judging.
                 skipped.append((number, describe_error(error)))
                 continue

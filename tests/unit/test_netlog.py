@@ -229,3 +229,13 @@ def test_a_load_flag_of_the_wrong_type_before_damage_is_one_capture_error(tmp_pa
     path.write_bytes(mutated[:at])
     with pytest.raises(CaptureError, match="cut in the middle"):
         list(read_capture(path))
+
+
+def test_an_infinite_time_is_a_skipped_event(tmp_path):
+    """Fuzz seed 4, input 82297: in a NetLog not laid out one event a line (read by the JSON
+    cursor, which takes 1e400 for infinity), int(inf) raised OverflowError out of the reader."""
+    text = json.dumps(json.loads(EVERYTHING.read_text()), indent=1)
+    path = tmp_path / "infinite.json"
+    path.write_text(text.replace('"time": "1615651"', '"time": 1e400', 1))
+    with pytest.raises(CaptureError, match="1 NetLog event skipped"):
+        list(read_capture(path))
