@@ -47,7 +47,7 @@ def test_the_browser_command_attaches_to_the_running_proxy_and_reports_its_verdi
         argv = [*CLI, "browser", "--headless", "--proxy-port", str(proxy_port), page]
         browser = servers.start("browser", argv, **common)  # SIGTERM: it stops its Chromium
         (pid,) = wait_for(
-            proxy,
+            browser,  # its log says why, should it start unattached
             "the attached browser's pid",
             lambda: re.findall(r"DevTools pipe \(pid (\d+)\)", browser.log_path.read_text()),
             deadline,
