@@ -144,6 +144,12 @@ class Pairing:
 
     def offer(self, decision: Decision) -> list[Decision]:
         """The decisions to hand on now: this one, unless it waits for the browser."""
+        if decision.browser != "chromium" and not self._open:
+            # Another client's, and no browser request to pair it with: the common case
+            # under load, decided without the lock (only this loop counts unpaired decisions;
+            # a browser request being added meanwhile is Chromium's, never this one's).
+            self.counts.unpaired_decisions += not self.lost
+            return [decision]
         with self._lock:
             if self.lost:
                 return [decision]
@@ -160,6 +166,8 @@ class Pairing:
 
     def due(self) -> list[Decision]:
         """What is ready, and what has waited HOLD_S (handed on with what is known)."""
+        if not (self._ready or self._held or self._waiting or self._open):
+            return []  # nothing from the browser, nothing waiting for it: no work, no lock
         with self._lock:
             ready, self._ready = self._ready, []
             expired = time.monotonic() - HOLD_S

@@ -14,7 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import chromium, firefox
+from . import attach, chromium, firefox
+from .bridge import NetworkEvents, Pairing
+from .cdp import CdpPipe
 
 NO_BROWSER = """\
 No browser found: cors-inspector browser starts Chromium, Chrome or Firefox. Install one, e.g.
@@ -36,6 +38,12 @@ def _firefox_arguments(
 
 def run_browser(url: str, host: str, port: int, headless: bool, use_firefox: bool = False) -> int:
     executable = None if use_firefox else chromium.find_browser()
+    if executable is not None and attach.is_loopback(host):
+        info = attach.read_attach_file(port)  # a cors-inspector proxy of ours on that port
+        if info is not None:
+            status = run_attached(executable, host, port, url, headless, info)
+            if status is not None:
+                return status
     is_firefox = executable is None
     if is_firefox:
         executable = firefox.find_firefox()
@@ -78,3 +86,62 @@ def run_browser(url: str, host: str, port: int, headless: bool, use_firefox: boo
             os.killpg(process.pid, signal.SIGTERM)
             process.wait()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def run_attached(
+    executable: str, host: str, port: int, url: str, headless: bool, info: attach.AttachInfo
+) -> int | None:
+    """Chromium through the proxy, attached over its DevTools pipe, its Network events sent
+    to the proxy that asked for them; None when that proxy does not take them (then the
+    browser starts as it would without it)."""
+    try:
+        channel = attach.ReportChannel(info)
+    except (OSError, attach.AttachRefused) as error:
+        print(
+            f"cors-inspector: the proxy on port {port} did not take the browser's reports "
+            f"({error}): starting the browser unattached",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        pipe = CdpPipe(executable, f"http://{host}:{port}", headless)
+    except OSError as error:
+        channel.close()
+        print(f"cors-inspector: cannot start the browser: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"cors-inspector: starting {Path(executable).name} through the proxy at {host}:{port}, "
+        f"attached over its DevTools pipe (pid {pipe.pid}): the proxy gets its own verdicts "
+        f"(throwaway profile {pipe.profile})",
+        file=sys.stderr,
+        flush=True,
+    )
+    # Commands to the browser: Network events on for each new target, which may then run,
+    # and the first tab opens `url`. Its own pairing stays empty: the proxy's pairs.
+    targets = NetworkEvents(Pairing(), pipe.send, url)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        pipe.send(
+            "Target.setAutoAttach",
+            {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
+        )
+        for message in pipe.messages():
+            if message.get("method") not in attach.FORWARDED:
+                targets.handle(message)
+            elif channel.open:
+                try:
+                    channel.send(message)
+                except OSError:
+                    print(
+                        "cors-inspector: the proxy has gone: the browser's reports stop",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    except KeyboardInterrupt:
+        return 0
+    except (OSError, ValueError) as error:  # the DevTools channel failed: stop the browser
+        print(f"cors-inspector: the browser's DevTools channel failed ({error})", file=sys.stderr)
+    finally:
+        channel.close()
+        pipe.close()
+    return pipe.wait()

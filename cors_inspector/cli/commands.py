@@ -19,6 +19,7 @@ from .progress import reading_progress
 from .status import CliError, ExitStatus
 
 if TYPE_CHECKING:
+    from ..browsers.attach import AttachPoint
     from ..browsers.bridge import Bridge
     from ..fix import Suggestion
     from ..mitm.proxy import ProxySettings
@@ -248,6 +249,15 @@ def start_bridge(args: argparse.Namespace, on_lost: Callable[[str], None]) -> Br
     return bridge
 
 
+def attach_point(
+    proxy_port: int, on_attached: Callable[[str], None], on_lost: Callable[[str], None]
+) -> AttachPoint:
+    """Where `cors-inspector browser --proxy-port PORT` attaches its browser to this proxy."""
+    from ..browsers.attach import AttachPoint
+
+    return AttachPoint(proxy_port, on_attached, on_lost)
+
+
 def _say(line: str) -> None:
     print(f"cors-inspector: {line}", file=sys.stderr, flush=True)
 
@@ -258,7 +268,11 @@ def run_proxy_command(args: argparse.Namespace) -> int:
     settings = proxy_settings(args)
     try:
         if not args.with_browser:
-            return run_proxy(settings)
+            attach = attach_point(settings.listen_port, _say, _say)
+            try:
+                return run_proxy(settings, companion=attach)
+            finally:
+                attach.close()
         bridge = start_bridge(args, _say)
         _say(f"Chromium attached over its DevTools pipe (pid {bridge.pid}), opening {bridge.url}")
         try:
@@ -306,8 +320,13 @@ def run_live_tui(args: argparse.Namespace) -> int:
     warn_if_exposed(args.listen_host)
     store = Store(keep=args.keep, scope="all" if args.all else "cors")
     if not args.with_browser:
-        app = CorsInspectorApp(store, proxy=proxy_settings(args))
-        app.run()
+        attach = attach_point(args.listen_port, _say, _say)
+        app = CorsInspectorApp(store, proxy=proxy_settings(args), companion=attach)
+        attach.on_attached, attach.on_lost = app.browser_attached, app.browser_detached
+        try:
+            app.run()
+        finally:
+            attach.close()
     else:
         bridge = start_bridge(args, _say)
         app = CorsInspectorApp(store, proxy=proxy_settings(args), companion=bridge.pairing)

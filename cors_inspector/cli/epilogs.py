@@ -89,6 +89,14 @@ Chromium or Chrome is looked up on the PATH (and in /Applications on macOS); wit
 or when neither is installed, Firefox (firefox-esr or firefox; mitmproxy's certificate is
 added to its profile with certutil, from Debian's libnss3-tools). The profile is deleted
 when the browser exits. Without any of them, it says how to install one.
+
+Attached: a cors-inspector proxy (cors-inspector, cors-inspector proxy) writes a file only you
+can read, named by its port, holding a random token and the loopback port where it takes
+browser reports. With that file, the Chromium this command starts is attached over its
+DevTools pipe and its Network events are sent to that proxy, token first: the proxy's
+records and TUI get the browser's verdict and reason, the script line of each call and the
+requests it never sent. Reports only: nothing is intercepted or run in the page. Without the
+file (another proxy, or --firefox), the browser starts as it always did.
 """
 
 

@@ -219,7 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Start Chromium or Chrome (Firefox with --firefox, or when neither is "
         "installed) with a throwaway profile that sends everything (localhost included) "
         "through the proxy and trusts mitmproxy's certificate for that profile only. Start "
-        "the proxy first (cors-inspector, or cors-inspector proxy).",
+        "the proxy first (cors-inspector, or cors-inspector proxy). When that proxy is "
+        "cors-inspector's, on this machine, Chromium also attaches to it: the proxy's records "
+        "then carry the browser's own verdict, the script line of each call and the requests "
+        "it never sent, as with --with-browser.",
         epilog=BROWSER_EPILOG,
     )
     browser.add_argument(
@@ -230,7 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the page to open (default: about:blank)",
     )
     browser.add_argument("--proxy-host", default="127.0.0.1", help="default: 127.0.0.1")
-    browser.add_argument("--proxy-port", type=port, default=8080, help="default: 8080")
+    browser.add_argument(
+        "--proxy-port",
+        type=port,
+        default=8080,
+        help="default: 8080; a cors-inspector proxy of yours listening there gets the "
+        "browser's DevTools events over loopback (authenticated by the token in its private "
+        "file $XDG_RUNTIME_DIR/cors-inspector/bridge-PORT.json, else ~/.cache/cors-inspector)",
+    )
     browser.add_argument("--headless", action="store_true", help="no window (for scripts)")
     browser.add_argument(
         "--firefox",

@@ -119,6 +119,12 @@ class CorsInspector:
     def running(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._ticker = self._loop.create_task(self._tick_forever())
+        # A companion that waits for a browser to attach opens its door once the proxy listens.
+        if (start := getattr(self.companion, "running", None)) is not None:
+            try:
+                start()
+            except OSError as error:
+                logger.warning(f"cors-inspector: no browser can attach: {error}")
 
     async def _tick_forever(self) -> None:
         while True:

@@ -100,6 +100,26 @@ class CorsInspectorApp(App[None]):
         with contextlib.suppress(RuntimeError):  # the app is not running (yet, or any more)
             self.call_from_thread(self._browser_lost, line)
 
+    def browser_attached(self, line: str) -> None:
+        """A browser attached to the running proxy (`cors-inspector browser`; from the
+        endpoint's thread)."""
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(self._browser_attached, line)
+
+    def _browser_attached(self, line: str) -> None:
+        self.notify(line[0].upper() + line[1:], title="Browser", timeout=8)
+        if BROWSER_ATTACHED not in self.source:
+            self.source += BROWSER_ATTACHED
+
+    def browser_detached(self, line: str) -> None:
+        """The browser that attached itself has gone: the proxy goes on, waiting for another."""
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(self._browser_detached, line)
+
+    def _browser_detached(self, line: str) -> None:
+        self.notify(line[0].upper() + line[1:], title="Browser", timeout=8)
+        self.source = self.source.replace(BROWSER_ATTACHED, "")
+
     def _browser_lost(self, line: str) -> None:
         self.warnings.append("browser gone: wire only")
         self.notify(line[0].upper() + line[1:], title="Browser", severity="warning", timeout=15)

@@ -120,7 +120,9 @@ class ProxyFeed:
         app, settings = self.app, self.settings
         address = f"{settings.listen_host}:{settings.listen_port}"
         app.sub_title = f"live: proxy on http://{address}"
-        app.source = f"● proxy {address}" + (BROWSER_ATTACHED if self.companion else "")
+        # A companion waiting for `cors-inspector browser` has no browser yet.
+        attached = self.companion and not getattr(self.companion, "waits_for_browser", False)
+        app.source = f"● proxy {address}" + (BROWSER_ATTACHED if attached else "")
         if not is_loopback(settings.listen_host):
             app.warnings.append(f"listening on {settings.listen_host or 'all interfaces'}")
         if told := require_auth(settings):

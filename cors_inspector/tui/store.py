@@ -123,6 +123,7 @@ class BackendStats:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (verdict, why) -> n
     cors: int = 0  # CORS requests and preflights
     blocked: int = 0
+    disagreements: int = 0  # rows where the browser's own verdict differs (Row.disagrees)
     version: int = 0  # changes whenever its decisions do: a cached fix is stale after
 
     def count(self, decision: Decision, delta: int) -> None:
@@ -227,6 +228,7 @@ class Store:
     def _tally(self, row: Row, delta: int) -> None:
         self.if_credentials += delta * row.if_credentials
         self.disagreements += delta * row.disagrees
+        self.backends[row.backend].disagreements += delta * row.disagrees
 
     def _trim(self) -> int:
         """Drop the oldest rows past `keep` decisions; return how many lines went with them."""

@@ -7,6 +7,7 @@ import io
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console, RenderableType
@@ -287,6 +288,64 @@ async def test_summary_says_when_a_fix_is_stale_and_verifies_again_on_r():
         assert summary.fix.version == app.store.backends[summary.backend].version
         assert "More requests came" not in text_of(summary.content)
         assert "verified with Starlette" in text_of(summary.content)
+
+
+def as_the_browser_saw_them(traffic: list[Decision], differing: dict[str, str]) -> list[Decision]:
+    """The browser's verdict on every request: its own where `differing` (URL end -> the
+    browser's verdict), the rebuilt one elsewhere."""
+    seen = []
+    for decision in traffic:
+        theirs = next((v for end, v in differing.items() if decision.url.endswith(end)), None)
+        verdict = theirs or decision.verdict
+        reason = "MissingAllowOriginHeader" if theirs == "blocked" else decision.reason
+        seen.append(replace(decision, browser_verdict=verdict, browser_reason=reason))
+    return seen
+
+
+async def test_summary_counts_the_disagreements_with_the_browser_the_d_filter_shows():
+    first, second = decisions("missing-middleware"), decisions("healthy-session")
+    differing = {
+        "case=missing-middleware.list-items": "allowed",  # the engine says blocked
+        "case=healthy-session.update-item": "blocked",  # its preflight (folded) and itself
+        "case=healthy-session.who-am-i": "blocked",
+    }
+    app = CorsInspectorApp(Store())
+    async with app.run_test(size=SIZE) as pilot:
+        app.add_decisions(as_the_browser_saw_them(first, differing))
+        await pilot.press("s")
+        await settle(pilot)
+        assert isinstance(app.screen, SummaryScreen)
+        (summary,) = app.screen.query("BackendSummary")
+        assert "1 disagree with the browser" in summary.border_subtitle
+        assert "≠ 1 request where the browser's own verdict differs" in text_of(summary.content)
+        assert app.screen.sub_title.endswith("≠ 1 disagree with the browser")
+
+        app.add_decisions(as_the_browser_saw_them(second, differing))  # live, while open
+        await settle(pilot)
+        by_backend = {s.backend: s for s in app.screen.query("BackendSummary")}
+        healthy = by_backend[backend_of(second[-1])]
+        assert "2 disagree with the browser" in healthy.border_subtitle
+        assert "≠ 2 requests where" in " ".join(text_of(healthy.content).split())
+        assert app.screen.sub_title.endswith("≠ 3 disagree with the browser")
+        await pilot.press("escape")
+
+        # The same rows as the requests table's disagreement filter, backend by backend.
+        await pilot.press("d")
+        assert len(app.store.lines) == app.store.disagreements == 3
+        for backend, stats in app.store.backends.items():
+            shown = [row for row, _ in app.store.lines if row.backend == backend]
+            assert stats.disagreements == len(shown)
+
+
+async def test_summary_says_nothing_of_the_browser_without_its_verdicts():
+    app = offline_app("healthy-session")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        (summary,) = app.screen.query("BackendSummary")
+        assert "disagree" not in summary.border_subtitle + text_of(summary.content)
+        assert app.screen.sub_title == "summary per backend"
 
 
 async def test_preflights_fold_under_their_request():

@@ -92,3 +92,28 @@ async def test_a_proxy_that_cannot_start_says_so(tmp_path: Path):
         await eventually(pilot, lambda: app.proxy_failed, "the start-up failure")
         assert "cannot open the decision log /nonexistent/dir/x.jsonl" in app.problems[0]
         await pilot.press("q")
+
+
+async def test_the_live_tui_says_when_a_browser_attaches_to_its_proxy_and_goes(
+    tmp_path: Path, monkeypatch
+):
+    from cors_inspector.browsers.attach import AttachPoint, ReportChannel, read_attach_file
+    from cors_inspector.tui.feed import BROWSER_ATTACHED
+
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    (proxy_port,) = servers.free_ports(1)
+    point = AttachPoint(proxy_port)
+    app = CorsInspectorApp(Store(), proxy=ProxySettings(listen_port=proxy_port), companion=point)
+    point.on_attached, point.on_lost = app.browser_attached, app.browser_detached
+    async with app.run_test(size=SIZE) as pilot:
+        await eventually(pilot, lambda: point.path is not None, "the attach file")
+        assert BROWSER_ATTACHED not in app.source  # no browser yet
+        channel = await asyncio.to_thread(ReportChannel, read_attach_file(proxy_port))
+        await eventually(pilot, lambda: BROWSER_ATTACHED in app.source, "the attached browser")
+        channel.close()
+        await eventually(pilot, lambda: BROWSER_ATTACHED not in app.source, "the browser gone")
+        assert app.warnings == []  # a browser that attached itself may come and go
+        await pilot.press("q")
+    assert not (runtime / "cors-inspector" / f"bridge-{proxy_port}.json").exists()

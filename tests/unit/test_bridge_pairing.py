@@ -89,3 +89,18 @@ def test_browser_options_outside_the_live_proxy_are_one_line_errors(argv, capsys
     line = capsys.readouterr().err.splitlines()[-1]
     assert line.startswith("cors-inspector: error: ")
     assert "--with-browser" in line or "--url" in line
+
+
+def test_an_ordinary_clients_decision_goes_on_without_the_lock_while_the_browser_is_idle():
+    import threading
+
+    decision = judged(cors_get({"Access-Control-Allow-Origin": PAGE}))  # no User-Agent
+    pairing = Pairing()
+    handed: list = []
+    with pairing._lock:  # the bridge's thread holds it: an ordinary flow must not wait for it
+        worker = threading.Thread(target=lambda: handed.extend(pairing.offer(decision)))
+        worker.start()
+        worker.join(timeout=5)
+        assert handed == [decision]
+        assert pairing.due() == []  # nothing from the browser: no work either
+    assert pairing.counts.unpaired_decisions == 1

@@ -30,7 +30,6 @@ class SummaryScreen(FixActionsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "summary per backend"
         self.app.fixes.ready.subscribe(self, self._fix_ready)
         self.app.store_changed.subscribe(self, lambda _: self.refresh_backends())
         self.refresh_backends()
@@ -48,6 +47,9 @@ class SummaryScreen(FixActionsScreen):
         blocked, and kept while this screen is open (said to be stale once more requests
         came: verifying again under live traffic could go on forever, so `r` asks for it)."""
         store = self.app.store
+        self.sub_title = "summary per backend"
+        if store.disagreements:  # the same rows as the requests table's `d` filter
+            self.sub_title += f" · ≠ {store.disagreements:,} disagree with the browser"
         body = self.query_one("#summary-body", VerticalScroll)
         shown = {summary.backend: summary for summary in self.query(BackendSummary)}
         backends = store.cors_backends()

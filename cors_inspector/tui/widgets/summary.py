@@ -57,7 +57,17 @@ class BackendSummary(ThemedStatic, can_focus=True):
                 stale = "More requests came since this fix was verified: press r to verify again."
                 fix_part = Group(fix_part, Text(stale, "italic"))
         total = sum(stats.counts.values())
-        self.border_subtitle = (
-            f"{counted(total, 'request', grouped=True)}, {stats.blocked:,} blocked"
-        )
-        self.update(Group(counts_table(stats, self.palette()), Text(""), fix_part))
+        subtitle = f"{counted(total, 'request', grouped=True)}, {stats.blocked:,} blocked"
+        parts: list[RenderableType] = [counts_table(stats, self.palette())]
+        if stats.disagreements:  # the rows the main screen's `d` filter shows
+            subtitle += f", {stats.disagreements:,} disagree with the browser"
+            disagree = counted(stats.disagreements, "request", grouped=True)
+            parts.append(
+                Text(
+                    f"≠ {disagree} where the browser's own verdict differs from the rebuilt "
+                    "one (d in the requests table lists them)",
+                    self.palette()["unknown"],
+                )
+            )
+        self.border_subtitle = subtitle
+        self.update(Group(*parts, Text(""), fix_part))

@@ -1,0 +1,339 @@
+"""`cors-inspector browser` attached to a running proxy: the proxy's side and the browser's.
+
+The proxy (cors-inspector, cors-inspector proxy) opens a small report endpoint on 127.0.0.1
+and writes where it is, with a random token, to a file only its user can read:
+`$XDG_RUNTIME_DIR/cors-inspector/bridge-PORT.json` (else under `~/.cache`), the directory
+0700, the file 0600, PORT the proxy's. `cors-inspector browser --proxy-port PORT` finds the
+file, connects, says the token, and then sends the Network events of the Chromium it started
+(attached over its own DevTools pipe) one JSON line each: the very messages the in-process
+bridge reads, fed to the same `NetworkEvents` and `Pairing`. A connection whose first line is
+not the token is refused and feeds nothing. The file is removed when the proxy stops.
+
+The endpoint has a thread of its own (and one per connection): the proxy's loop only offers
+decisions to the pairing and collects them again, as with `--with-browser`. Until a browser
+attaches, and after it has gone, there is no pairing: each decision goes straight on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import ipaddress
+import json
+import os
+import secrets
+import socket
+import stat
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..engine.decision import Decision
+from .bridge import NetworkEvents, Pairing
+
+# The browser's messages the pairing reads (the rest: the browser's side handles them).
+FORWARDED = frozenset(
+    (
+        "Network.requestWillBeSent",
+        "Network.responseReceived",
+        "Network.loadingFinished",
+        "Network.loadingFailed",
+    )
+)
+MAX_LINE = 4 << 20  # a longer report line ends the connection
+AUTH_TIMEOUT_S = 5.0  # a connection says its token this soon, or is dropped
+ATTACHED, REFUSED, BUSY = b"attached\n", b"refused\n", b"busy\n"
+
+
+def attach_directory() -> Path:
+    """Where the proxies' attach files live: private to this user."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and Path(runtime).is_dir():
+        return Path(runtime) / "cors-inspector"
+    cache = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(cache).expanduser() / "cors-inspector"
+
+
+def attach_file(proxy_port: int) -> Path:
+    return attach_directory() / f"bridge-{proxy_port}.json"
+
+
+def _private(info: os.stat_result, kind: int) -> bool:
+    """Of this user, of this kind (no symlink), and nobody else's to read or write."""
+    return (
+        stat.S_IFMT(info.st_mode) == kind
+        and info.st_uid == os.getuid()
+        and not info.st_mode & 0o077
+    )
+
+
+def private_directory() -> Path:
+    """The attach directory, created 0700 (and tightened, if it is ours but was not);
+    OSError when it is someone else's or not a directory."""
+    directory = attach_directory()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        directory.mkdir(mode=0o700)
+    info = os.lstat(directory)
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and info.st_mode & 0o077:
+        os.chmod(directory, 0o700)
+        info = os.lstat(directory)
+    if not _private(info, stat.S_IFDIR):
+        raise PermissionError(f"{directory} is not a directory private to this user")
+    return directory
+
+
+@dataclass(frozen=True)
+class AttachInfo:
+    """What an attach file says: the proxy's report endpoint and its token."""
+
+    proxy_port: int
+    report_port: int
+    token: str
+    pid: int
+
+
+def read_attach_file(proxy_port: int) -> AttachInfo | None:
+    """The running proxy's attach file, if there is one and it is private to this user (one
+    anybody else could have written is never believed)."""
+    path = attach_file(proxy_port)
+    try:
+        if not _private(os.lstat(path.parent), stat.S_IFDIR):
+            return None
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(descriptor, encoding="utf-8") as source:
+            if not _private(os.fstat(source.fileno()), stat.S_IFREG):
+                return None
+            data = json.load(source)
+        return AttachInfo(
+            int(data["proxy_port"]), int(data["report_port"]), str(data["token"]), int(data["pid"])
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+class AttachPoint:
+    """The proxy's side: its companion (see mitm/addon.py), the pairing of whichever browser
+    is attached, if any; the report endpoint and the attach file while the proxy runs.
+
+    `on_attached(line)` and `on_lost(line)` are called from the endpoint's threads."""
+
+    waits_for_browser = True  # no browser until one attaches
+
+    def __init__(
+        self,
+        proxy_port: int,
+        on_attached: Callable[[str], None] = lambda line: None,
+        on_lost: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        self.proxy_port = proxy_port
+        self.on_attached = on_attached
+        self.on_lost = on_lost
+        self.token = secrets.token_hex(32)
+        self.path: Path | None = None  # the attach file, once written
+        self.refused = 0  # connections that did not say the token
+        self.attachments = 0
+        self.pairing: Pairing | None = None  # the attached browser's
+        self._draining: list[Pairing] = []  # of browsers gone, until handed on
+        self._lock = threading.Lock()
+        self._server: socket.socket | None = None
+        self._closed = False
+
+    # -- the proxy's lifecycle (its loop) -----------------------------------------------------
+
+    def running(self) -> None:
+        """The proxy listens: open the endpoint and say where it is. OSError when the
+        directory or the socket cannot be had (the proxy goes on without it)."""
+        server = socket.create_server(("127.0.0.1", 0))
+        try:
+            self._write_file(server.getsockname()[1])
+        except OSError:
+            server.close()
+            raise
+        self._server = server
+        threading.Thread(
+            target=self._accept, args=(server,), name="cors-attach-point", daemon=True
+        ).start()
+
+    def close(self) -> None:
+        """Remove the file (if it is still ours) and stop listening; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                if json.loads(self.path.read_text()).get("token") == self.token:
+                    self.path.unlink()
+        if self._server is not None:
+            with contextlib.suppress(OSError):
+                self._server.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+            self._server.close()
+
+    def _write_file(self, report_port: int) -> None:
+        directory = private_directory()
+        path = directory / f"bridge-{self.proxy_port}.json"
+        staged = directory / f".bridge-{self.proxy_port}-{os.getpid()}.tmp"
+        record = {
+            "proxy_port": self.proxy_port,
+            "report_port": report_port,
+            "token": self.token,
+            "pid": os.getpid(),
+        }
+        with contextlib.suppress(FileNotFoundError):
+            staged.unlink()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        with os.fdopen(os.open(staged, flags, 0o600), "w", encoding="utf-8") as out:
+            json.dump(record, out)
+        os.replace(staged, path)  # a stale file of a proxy killed on this port: replaced
+        self.path = path
+
+    # -- the companion (the proxy's loop): O(1) while no browser is attached ------------------
+
+    def offer(self, decision: Decision) -> list[Decision]:
+        pairing = self.pairing
+        return [decision] if pairing is None else pairing.offer(decision)
+
+    def due(self) -> list[Decision]:
+        pairing = self.pairing
+        ready = [] if pairing is None else pairing.due()
+        if self._draining:
+            with self._lock:
+                gone, self._draining = self._draining, []
+            for lost in gone:
+                ready.extend(lost.finish())
+        return ready
+
+    def finish(self) -> list[Decision]:
+        self.close()
+        with self._lock:
+            pairings = [*self._draining, *([self.pairing] if self.pairing else [])]
+            self._draining, self.pairing = [], None
+        return [decision for pairing in pairings for decision in pairing.finish()]
+
+    # -- the endpoint's threads ---------------------------------------------------------------
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(
+                target=self._serve, args=(connection,), name="cors-attach-report", daemon=True
+            ).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection, connection.makefile("rb") as reports:
+            connection.settimeout(AUTH_TIMEOUT_S)
+            try:
+                said = reports.readline(256).strip()
+            except OSError:
+                said = b""
+            if not hmac.compare_digest(said, self.token.encode()):
+                with self._lock:
+                    self.refused += 1
+                with contextlib.suppress(OSError):
+                    connection.sendall(REFUSED)
+                return
+            pairing = Pairing()
+            with self._lock:
+                busy = self.pairing is not None or self._closed
+                if not busy:
+                    self.pairing = pairing
+                    self.attachments += 1
+            if busy:
+                with contextlib.suppress(OSError):
+                    connection.sendall(BUSY)
+                return
+            problem = "the attached browser went away"
+            try:
+                connection.sendall(ATTACHED)
+                connection.settimeout(None)
+                self.on_attached("a browser attached (cors-inspector browser)")
+                self._read(reports, NetworkEvents(pairing, _never_sends, "about:blank"))
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                problem = f"the attached browser's report channel failed ({error})"
+            with self._lock:
+                self.pairing = None
+                self._draining.append(pairing)
+            pairing.lose()
+            if not self._closed:
+                self.on_lost(f"{problem}: going on with the wire alone")
+
+    @staticmethod
+    def _read(reports: Any, events: NetworkEvents) -> None:
+        while line := reports.readline(MAX_LINE):
+            if not line.endswith(b"\n"):
+                raise ValueError("a report line too long")
+            message = json.loads(line)
+            if isinstance(message, dict) and message.get("method") in FORWARDED:
+                events.handle(message)
+
+
+def _never_sends(*_args: object, **_kwargs: object) -> int:
+    raise ValueError("the proxy's side of an attached browser sends no commands")
+
+
+# -- the browser's side (cors-inspector browser) ----------------------------------------------
+
+
+class AttachRefused(Exception):
+    """The proxy did not take the reports (a wrong token, another browser attached)."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ReportChannel:
+    """The browser's side of the endpoint: Network events to the proxy, one JSON line each."""
+
+    def __init__(self, info: AttachInfo) -> None:
+        self._socket = socket.create_connection(("127.0.0.1", info.report_port), timeout=5)
+        try:
+            self._socket.sendall(info.token.encode() + b"\n")
+            answer = self._socket.makefile("rb").readline(64)
+            if answer != ATTACHED:
+                word = answer.strip().decode(errors="replace") or "no answer"
+                raise AttachRefused(word)
+            self._socket.settimeout(None)
+        except (OSError, AttachRefused):
+            self._socket.close()
+            raise
+        self.open = True
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Report one message; OSError when the proxy has gone (the channel is then shut)."""
+        try:
+            self._socket.sendall(json.dumps(reported(message)).encode() + b"\n")
+        except OSError:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self.open = False
+        self._socket.close()
+
+
+def reported(message: dict[str, Any]) -> dict[str, Any]:
+    """What the pairing reads of a Network event, no more (no headers: no cookies)."""
+    params = message.get("params") or {}
+    kept: dict[str, Any] = {"requestId": params.get("requestId", "")}
+    if message.get("method") == "Network.requestWillBeSent":
+        request = params.get("request") or {}
+        kept["request"] = {"method": request.get("method", ""), "url": request.get("url", "")}
+        for name in ("wallTime", "type", "initiator"):
+            if name in params:
+                kept[name] = params[name]
+        if params.get("redirectResponse"):
+            kept["redirectResponse"] = {"status": params["redirectResponse"].get("status")}
+    elif message.get("method") == "Network.loadingFailed" and params.get("corsErrorStatus"):
+        kept["corsErrorStatus"] = params["corsErrorStatus"]
+    return {"method": message["method"], "sessionId": message.get("sessionId", ""), "params": kept}
