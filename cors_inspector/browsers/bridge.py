@@ -30,8 +30,15 @@ from .cdp import CdpPipe
 PAIR_WINDOW_S = 10.0  # a browser request and its flow start this close together
 HOLD_S = 1.0  # the longest a decision waits for the browser's word on it
 READY_TIMEOUT_S = 30.0  # the proxy must listen by then, or the page is not opened
-# A credentialed request gets these where an uncredentialed one would pass.
-CREDENTIALED_ERRORS = ("WildcardOriginNotAllowed", "InvalidAllowCredentials")
+# A credentialed request gets these where an uncredentialed one would pass (Chromium's names,
+# then Firefox's).
+CREDENTIALED_ERRORS = (
+    "WildcardOriginNotAllowed",
+    "InvalidAllowCredentials",
+    "CORSNotSupportingCredentials",
+    "CORSMissingAllowCredentials",
+)
+BROWSER_NAMES = {"chromium": "Chromium", "firefox": "Firefox"}
 ATTACHED_TYPES = ("page", "iframe", "worker", "shared_worker", "service_worker")
 
 
@@ -108,9 +115,14 @@ class Counts:
 
 class Pairing:
     """Browser requests (fed from the bridge's thread) and the proxy's decisions (from its
-    loop), paired; `due` hands on what is ready, enriched with the browser's facts."""
+    loop), paired; `due` hands on what is ready, enriched with the browser's facts.
 
-    def __init__(self) -> None:
+    `browser` is whose requests may be the bridge's (decisions.browser: "chromium" or
+    "firefox"); `hold_s` is the longest a decision waits for that browser's word."""
+
+    def __init__(self, browser: str = "chromium", hold_s: float = HOLD_S) -> None:
+        self.browser = browser
+        self.hold_s = hold_s
         self.counts = Counts()
         self.lost = False  # the browser is gone: decisions pass straight through
         self._lock = threading.Lock()
@@ -144,17 +156,17 @@ class Pairing:
 
     def offer(self, decision: Decision) -> list[Decision]:
         """The decisions to hand on now: this one, unless it waits for the browser."""
-        if decision.browser != "chromium" and not self._open:
+        if decision.browser != self.browser and not self._open:
             # Another client's, and no browser request to pair it with: the common case
             # under load, decided without the lock (only this loop counts unpaired decisions;
-            # a browser request being added meanwhile is Chromium's, never this one's).
+            # a browser request being added meanwhile is the bridge's, never this one's).
             self.counts.unpaired_decisions += not self.lost
             return [decision]
         with self._lock:
             if self.lost:
                 return [decision]
             request = self._match(decision)
-            if request is None and decision.browser != "chromium":
+            if request is None and decision.browser != self.browser:
                 self.counts.unpaired_decisions += 1  # another client: it goes on at once
                 return [decision]
             if request is None:
@@ -165,12 +177,12 @@ class Pairing:
             return self._paired(request, decision)
 
     def due(self) -> list[Decision]:
-        """What is ready, and what has waited HOLD_S (handed on with what is known)."""
+        """What is ready, and what has waited hold_s (handed on with what is known)."""
         if not (self._ready or self._held or self._waiting or self._open):
             return []  # nothing from the browser, nothing waiting for it: no work, no lock
         with self._lock:
             ready, self._ready = self._ready, []
-            expired = time.monotonic() - HOLD_S
+            expired = time.monotonic() - self.hold_s
             while self._held and (self.lost or self._held[0][0] < expired):
                 _, decision = self._held.popleft()
                 key = (decision.method, decision.url, decision.kind == "preflight")
@@ -263,7 +275,7 @@ class Pairing:
     def _settle_credentials(
         self, decision: Decision, verdict: str | None, reason: str | None
     ) -> Decision:
-        """Chromium refused with an error only credentialed requests get: it was one."""
+        """The browser refused with an error only credentialed requests get: it was one."""
         exchange = decision.exchange
         if (
             exchange is None
@@ -276,7 +288,8 @@ class Pairing:
             return decision
         exchange.credentials = "include"
         exchange.credentials_basis = (
-            f"the browser: Chromium refused it with {reason}, an error only a credentialed "
+            f"the browser: {BROWSER_NAMES.get(self.browser, self.browser)} refused it with "
+            f"{reason}, an error only a credentialed "
             "request gets"
         )
         self.counts.settled_credentials += 1
@@ -347,7 +360,7 @@ class Bridge:
                 "Target.setAutoAttach",
                 {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
             )
-            self._wait_for_proxy()
+            wait_for_proxy(self._proxy)
             for message in pipe.messages():
                 self.events.handle(message)
             problem = "the browser closed"
@@ -357,16 +370,18 @@ class Bridge:
         if not self._closing:
             self.on_lost(f"{problem}: going on with the wire alone")
 
-    def _wait_for_proxy(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            try:
-                socket.create_connection(self._proxy, timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                threading.Event().wait(0.05)  # the poll interval of a wait with a deadline
+
+def wait_for_proxy(proxy: tuple[str, int]) -> None:
+    """Return once the proxy at (host, port) listens; OSError after READY_TIMEOUT_S."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        try:
+            socket.create_connection(proxy, timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            threading.Event().wait(0.05)  # the poll interval of a wait with a deadline
 
 
 class NetworkEvents:

@@ -148,3 +148,22 @@ def firefox_console_message(reason: str, url: str, value: str | None, status: in
     return FIREFOX_CONSOLE[reason].format(
         url=url, value=value or "", status="(null)" if status is None else status
     )
+
+
+def _firefox_pattern(text: str) -> re.Pattern[str]:
+    pattern = re.escape(text)
+    for field, group in (("url", "(?P<url>.*?)"), ("value", ".*?"), ("status", ".*?")):
+        pattern = pattern.replace(re.escape("{" + field + "}"), group)
+    return re.compile(pattern + "$", re.DOTALL)
+
+
+_FIREFOX_PATTERNS = [(reason, _firefox_pattern(text)) for reason, text in FIREFOX_CONSOLE.items()]
+
+
+def firefox_reason_of(message: str) -> tuple[str, str] | None:
+    """(reason, URL) of one of Firefox's CORS console lines (FIREFOX_CONSOLE read backwards),
+    None for any other message. The URL is the one it names: a redirect's hop."""
+    for reason, pattern in _FIREFOX_PATTERNS:
+        if found := pattern.match(message):
+            return reason, found.group("url").strip("\u2018\u2019")
+    return None

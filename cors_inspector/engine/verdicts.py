@@ -163,8 +163,10 @@ def note_browser_view(decision: Decision) -> None:
     theirs = exchange.browser_verdict  # copied into the decision by decision_for
     if theirs is None:
         return
+    # Chromium names its reason as decision.reason does, Firefox as decision.firefox_reason.
     if theirs == decision.verdict and (
-        theirs != "blocked" or exchange.browser_reason in (None, decision.reason)
+        theirs != "blocked"
+        or exchange.browser_reason in (None, decision.reason, decision.firefox_reason)
     ):
         return
     browser = theirs + (f" ({exchange.browser_reason})" if exchange.browser_reason else "")
