@@ -20,6 +20,7 @@ from .status import CliError, ExitStatus
 
 if TYPE_CHECKING:
     from ..browsers.attach import AttachPoint
+    from ..browsers.bidi import FirefoxBridge
     from ..browsers.bridge import Bridge
     from ..fix import Suggestion
     from ..mitm.proxy import ProxySettings
@@ -223,19 +224,32 @@ def check_browser_options(args: argparse.Namespace) -> None:
         )
     if live and args.url is not None and not args.with_browser:
         raise CliError("--url is the page --with-browser opens: add --with-browser")
+    if live and args.firefox and not args.with_browser:
+        raise CliError("--firefox says which browser --with-browser starts: add --with-browser")
 
 
-def start_bridge(args: argparse.Namespace, on_lost: Callable[[str], None]) -> Bridge:
-    """The throwaway Chromium of --with-browser, attached, opening --url once the proxy
-    listens."""
+def start_bridge(
+    args: argparse.Namespace, on_lost: Callable[[str], None]
+) -> Bridge | FirefoxBridge:
+    """The throwaway Chromium (Firefox with --firefox) of --with-browser, attached, opening
+    --url once the proxy listens."""
+    import subprocess
+
+    from ..browsers.bidi import FirefoxBridge
     from ..browsers.bridge import Bridge
     from ..browsers.chromium import find_browser
+    from ..browsers.firefox import find_firefox
 
-    executable = find_browser()
+    executable = find_firefox() if args.firefox else find_browser()
+    if executable is None and args.firefox:
+        raise CliError(
+            "--with-browser --firefox needs Firefox: apt-get install firefox-esr libnss3-tools"
+        )
     if executable is None:
         raise CliError("--with-browser needs Chromium or Chrome: apt-get install chromium")
+    kind = FirefoxBridge if args.firefox else Bridge
     try:
-        bridge = Bridge(
+        bridge = kind(
             executable,
             args.listen_host if args.listen_host not in ("", "0.0.0.0", "::") else "127.0.0.1",
             args.listen_port,
@@ -243,10 +257,18 @@ def start_bridge(args: argparse.Namespace, on_lost: Callable[[str], None]) -> Br
             args.headless,
             on_lost,
         )
-    except OSError as error:
+    except (OSError, subprocess.CalledProcessError) as error:
         raise CliError(f"cannot start the browser: {error}") from None
     bridge.start()
     return bridge
+
+
+def bridge_line(bridge: Bridge | FirefoxBridge) -> str:
+    channel = (
+        "over WebDriver BiDi" if bridge.pairing.browser == "firefox" else ("over its DevTools pipe")
+    )
+    name = "Firefox" if bridge.pairing.browser == "firefox" else "Chromium"
+    return f"{name} attached {channel} (pid {bridge.pid}), opening {bridge.url}"
 
 
 def attach_point(
@@ -274,7 +296,7 @@ def run_proxy_command(args: argparse.Namespace) -> int:
             finally:
                 attach.close()
         bridge = start_bridge(args, _say)
-        _say(f"Chromium attached over its DevTools pipe (pid {bridge.pid}), opening {bridge.url}")
+        _say(bridge_line(bridge))
         try:
             return run_proxy(settings, companion=bridge.pairing)
         finally:

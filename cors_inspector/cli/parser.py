@@ -32,6 +32,7 @@ PROXY_DEFAULTS: dict[str, object] = {
     "no_redact": False,
     "all": False,
     "with_browser": False,
+    "firefox": False,
     "url": None,
     "headless": False,
 }
@@ -380,6 +381,13 @@ def add_proxy_arguments(parser: argparse.ArgumentParser) -> None:
         default=default,
         help="also start a throwaway Chromium through the proxy, attached over a DevTools "
         "pipe: its own verdict, the script line of each call, the requests it never sent",
+    )
+    parser.add_argument(
+        "--firefox",
+        action="store_true",
+        default=default,
+        help="with --with-browser: Firefox (firefox-esr) instead, attached over WebDriver "
+        "BiDi: its own verdict and reason (from its console), the requests it never sent",
     )
     parser.add_argument(
         "--url",
