@@ -72,6 +72,12 @@ examples:
   cors-inspector proxy                                 listen on 127.0.0.1:8080
   cors-inspector proxy --log decisions.jsonl --save flows.mitm
   cors-inspector browser http://localhost:3000         in another terminal
+  cors-inspector proxy --with-browser --url http://localhost:3000
+  cors-inspector proxy --with-browser --firefox --headless --url http://localhost:3000
+
+--with-browser starts a throwaway Chromium attached over its DevTools pipe; with --firefox,
+Firefox (firefox-esr) attached over WebDriver BiDi: the records get the browser's own
+verdict and reason (Firefox's from its console line), and the requests it never sent.
 
 The same addon runs under mitmproxy's own tools:
   mitmdump -s addons/cors_inspector.py --set cors_log=decisions.jsonl
