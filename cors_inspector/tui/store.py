@@ -74,11 +74,12 @@ class Row:
 
 
 def disagrees(decision: Decision) -> bool:
-    """The browser's own verdict (where known) differs from the rebuilt one."""
+    """The browser's own verdict (where known) differs from the rebuilt one (its reason named
+    as Chromium's, decision.reason, or as Firefox's, decision.firefox_reason)."""
     theirs = decision.browser_verdict
+    same_reason = decision.browser_reason in (None, decision.reason, decision.firefox_reason)
     return theirs is not None and (
-        theirs != decision.verdict
-        or (theirs == "blocked" and decision.browser_reason not in (None, decision.reason))
+        theirs != decision.verdict or (theirs == "blocked" and not same_reason)
     )
 
 

@@ -147,3 +147,18 @@ def test_firefox_without_with_browser_is_a_one_line_error(capsys):
     assert main(["proxy", "--firefox"]) == 2
     line = capsys.readouterr().err.splitlines()[-1]
     assert line.startswith("cors-inspector: error: ") and "--with-browser" in line
+
+
+def test_firefoxs_reason_name_agrees_with_the_rebuild_in_the_tui():
+    from dataclasses import replace
+
+    from cors_inspector.engine import Analyzer
+    from cors_inspector.tui.store import disagrees
+
+    from .builders import cors_get
+
+    (decision,) = Analyzer().run([cors_get({})])  # no Access-Control-Allow-Origin
+    assert decision.firefox_reason == "CORSMissingAllowOrigin"
+    seen = replace(decision, browser_verdict="blocked", browser_reason="CORSMissingAllowOrigin")
+    assert not disagrees(seen)
+    assert disagrees(replace(seen, browser_reason="CORSMissingAllowCredentials"))
