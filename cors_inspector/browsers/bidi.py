@@ -29,6 +29,7 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -58,6 +59,16 @@ class BiDiError(RuntimeError):
     pass
 
 
+def _stop_with_parent() -> None:
+    """In the child, before exec: on Linux, SIGTERM when this process dies, however it dies.
+    (A Chromium on a pipe exits when the pipe closes; Firefox on a port would outlive us.)"""
+    if sys.platform == "linux":
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class FirefoxProcess:
     """Firefox with a throwaway profile through the proxy, its remote agent on a free port.
     Its own session (process group), stopped by its pid; the profile is removed with it."""
@@ -75,6 +86,7 @@ class FirefoxProcess:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # stopping it stops every Firefox process
+                preexec_fn=_stop_with_parent,
             )
         except BaseException:
             shutil.rmtree(self.profile, ignore_errors=True)
