@@ -26,6 +26,6 @@ def credentials_of(
         return "include", "inferred: the browser added HTTP authentication (Authorization)"
     if "sec-fetch-storage-access" in headers:
         # Storage Access Headers: sent only on cross-site requests whose mode is 'include'.
-        return "include", "inferred: Chromium sent Sec-Fetch-Storage-Access, which it adds "
+        return "include", "inferred: the browser sent Sec-Fetch-Storage-Access, which it adds "
         "only to cross-site requests made with credentials"
     return "omit", "inferred: the request carries no Cookie header"
