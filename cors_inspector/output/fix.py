@@ -14,6 +14,7 @@ from ..engine import Decision
 from ..engine.words import counted
 from ..fix import Suggestion
 from ..fix.observe import decision_shape
+from ..redact import redact_text
 from .code import Block, Code, print_blocks
 
 RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
@@ -138,10 +139,23 @@ def fix_title(suggestion: Suggestion) -> str:
     return f"Fix for {suggestion.backend} ({_requests(checked)} checked)"
 
 
-def fix_panel(suggestion: Suggestion) -> Panel:
+def masked(blocks: Iterable[Block]) -> list[Block]:
+    """The blocks with every URL's userinfo and secret query values masked, for a view that
+    shows secrets only when asked (the TUI); code holds origins only, never a secret."""
+    return [_masked(block) for block in blocks]
+
+
+def _masked(block: Block) -> Block:
+    if isinstance(block, Text) and (plain := redact_text(block.plain)) != block.plain:
+        return Text(plain, style=block.style)  # the spans no longer fit: the block's style
+    return block
+
+
+def fix_panel(suggestion: Suggestion, reveal: bool = True) -> Panel:
     """The fix in a box, for a widget that scrolls (the TUI); terminals get print_fix."""
+    blocks = fix_blocks(suggestion)
     return Panel(
-        Group(*fix_blocks(suggestion)),
+        Group(*(blocks if reveal else masked(blocks))),
         title=fix_title(suggestion),
         title_align="left",
         border_style="cyan",
@@ -246,10 +260,12 @@ def fix_blocks_for_decision(decision: Decision, suggestion: Suggestion | None) -
     return FixesByRequest(suggestion)(decision) if suggestion is not None else []
 
 
-def fix_for_decision(decision: Decision, suggestion: Suggestion | None) -> RenderableType | None:
+def fix_for_decision(
+    decision: Decision, suggestion: Suggestion | None, reveal: bool = True
+) -> RenderableType | None:
     """fix_blocks_for_decision as one renderable, for a widget (the TUI)."""
     blocks = fix_blocks_for_decision(decision, suggestion)
-    return Group(*blocks) if blocks else None
+    return Group(*(blocks if reveal else masked(blocks))) if blocks else None
 
 
 def python_source(suggestions: Iterable[Suggestion]) -> str:

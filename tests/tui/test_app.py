@@ -554,3 +554,33 @@ async def test_loading_says_how_far_it_has_got(monkeypatch):
         assert shown[-1].startswith("▤ loading healthy-session.mitm ")
         assert percents == sorted(percents) and 0 < percents[-1] <= 100
         assert status_text(app).startswith("▤ missing-middleware.mitm, healthy-session.mitm")
+
+
+async def test_the_fix_views_mask_secret_urls_until_revealed():
+    """The fixes quote request URLs (a look-alike's request, a request still failing): a
+    query token stays masked there too, in the detail and the summary, until r."""
+    secret = "tok-SECRET-1"
+    planted = []
+    for exchange in exchanges("server-error-500"):
+        request = exchange.request
+        if exchange.response is not None and exchange.response.status == 500:
+            request = replace(request, url=f"{request.url}?access_token={secret}")
+        planted.append(replace(exchange, request=request))
+    app = CorsInspectorApp(Store())
+    async with app.run_test(size=SIZE) as pilot:
+        app.add_decisions(list(Analyzer().run(planted)))
+        await settle(pilot)
+        await go_to(pilot, lambda d: d.status == 500 and d.kind == "actual")
+        await pilot.press("f")
+        await settle(pilot)
+        fix_view = app.query_one("#fix-view", Static)
+        assert "Not a CORS setting" in text_of(fix_view.content)
+        await pilot.press("s")
+        await settle(pilot)
+        (summary,) = app.screen.query("BackendSummary")
+        assert "access_token=" in text_of(summary.content)
+        assert secret not in text_of(summary.content)
+        await pilot.press("escape", "r", "s")  # revealed on the main screen
+        await settle(pilot)
+        (summary,) = app.screen.query("BackendSummary")
+        assert secret in text_of(summary.content)

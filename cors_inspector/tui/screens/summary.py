@@ -37,6 +37,11 @@ class SummaryScreen(FixActionsScreen):
         if summaries:
             summaries.first().focus()
 
+    @property
+    def reveal(self) -> bool:
+        """Secrets as the main screen shows them (its r reveals them)."""
+        return self.app.main_screen.reveal
+
     def backend_in_context(self) -> str | None:
         """The backend in focus."""
         focused = self.focused
@@ -63,9 +68,9 @@ class SummaryScreen(FixActionsScreen):
             elif summary.version == stats.version:
                 continue
             if summary.fix is None and not summary.verifying:
-                summary.show(stats, *self.app.fixes.state(backend))
+                summary.show(stats, *self.app.fixes.state(backend), self.reveal)
             else:
-                summary.show(stats, summary.fix, summary.verifying)
+                summary.show(stats, summary.fix, summary.verifying, self.reveal)
 
     def action_reverify(self) -> None:
         for summary in self.query(BackendSummary):
@@ -75,4 +80,4 @@ class SummaryScreen(FixActionsScreen):
     def _fix_ready(self, result: FixResult) -> None:
         for summary in self.query(BackendSummary):
             if summary.backend == result.backend:
-                summary.show(self.app.store.backends[result.backend], result, False)
+                summary.show(self.app.store.backends[result.backend], result, False, self.reveal)

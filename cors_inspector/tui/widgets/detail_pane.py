@@ -38,6 +38,7 @@ class DetailPane(Vertical):
     def __init__(self) -> None:
         super().__init__(id="detail")
         self.decision: Decision | None = None
+        self.reveal = False  # secrets shown unmasked (the main screen's r)
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="detail-tabs"):
@@ -58,7 +59,7 @@ class DetailPane(Vertical):
 
     def show(self, decision: Decision | None, reveal: bool) -> None:
         """The trace and the headers of `decision`; the fix comes with `show_fix`."""
-        self.decision = decision
+        self.decision, self.reveal = decision, reveal
         self.query_one(TraceView).show(decision, reveal)
         request = self.query_one("#request-headers", HeaderView)
         response = self.query_one("#response-headers", HeaderView)
@@ -86,4 +87,4 @@ class DetailPane(Vertical):
             response.show(Text(title), answer.headers, decisive, reveal, absent)
 
     def show_fix(self, fix: FixResult | None, verifying: bool) -> None:
-        self.query_one(FixView).show(self.decision, fix, verifying)
+        self.query_one(FixView).show(self.decision, fix, verifying, self.reveal)

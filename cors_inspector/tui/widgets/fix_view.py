@@ -14,8 +14,11 @@ HINT = "y copy the configuration · w save it to a file"
 
 
 class FixView(Static):
-    def show(self, decision: Decision | None, fix: FixResult | None, verifying: bool) -> None:
-        """`fix` None: nothing to fix there, or (`verifying`) not computed yet."""
+    def show(
+        self, decision: Decision | None, fix: FixResult | None, verifying: bool, reveal: bool
+    ) -> None:
+        """`fix` None: nothing to fix there, or (`verifying`) not computed yet; the URLs it
+        quotes masked unless `reveal`."""
         if decision is None:
             self.update("")
             return
@@ -31,5 +34,5 @@ class FixView(Static):
         else:
             from ...output.fix import fix_for_decision  # loaded already: it made the fix
 
-            shown = fix_for_decision(decision, fix.suggestion)
+            shown = fix_for_decision(decision, fix.suggestion, reveal)
             self.update(Group(shown, Text(""), Text(HINT, "dim")) if shown else "")

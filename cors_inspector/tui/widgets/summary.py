@@ -40,7 +40,10 @@ class BackendSummary(ThemedStatic, can_focus=True):
         self.verifying = False
         self.version = -1  # of the backend's decisions last shown
 
-    def show(self, stats: BackendStats, fix: FixResult | None, verifying: bool) -> None:
+    def show(
+        self, stats: BackendStats, fix: FixResult | None, verifying: bool, reveal: bool
+    ) -> None:
+        """The backend's counts and its fix (the URLs it quotes masked unless `reveal`)."""
         self.fix, self.verifying, self.version = fix, verifying, stats.version
         fix_part: RenderableType
         if verifying:
@@ -52,7 +55,7 @@ class BackendSummary(ThemedStatic, can_focus=True):
         else:
             from ...output.fix import fix_panel  # loaded already: it made the fix
 
-            fix_part = fix_panel(fix.suggestion)
+            fix_part = fix_panel(fix.suggestion, reveal)
             if fix.version != stats.version:
                 stale = "More requests came since this fix was verified: press r to verify again."
                 fix_part = Group(fix_part, Text(stale, "italic"))
