@@ -99,17 +99,18 @@ def _analyze_text(
     problems: list[CaptureError],
     notes: list[CaptureNote],
 ) -> bool:
-    """The text report, in two passes over the captures: the table as the decisions come,
-    then each blocked request explained with its fix, which needs every request of its
-    backend (folded, not kept, on the first pass). True when something was blocked."""
+    """The text report: the table as the decisions come, then each blocked request explained
+    with its fix, which needs every request of its backend. When something is to be
+    explained, the captures are read twice more: to fold each backend's requests into its
+    fix, then to explain, so that no pass holds the table's renderables and the fold at
+    once (memory: the largest pass, not their sum). True when something was blocked."""
     from rich.console import Console
 
     from ..engine.origins import origin_of
-    from ..fix import Folder, suggestions_of
+    from ..fix import fold, suggestions_of
     from ..output.fix import FixesByRequest
     from ..output.text import print_report
 
-    folder = Folder()
     fixes: dict[str, FixesByRequest] = {}
     blocked = False
     found: list[CaptureError] = []
@@ -119,12 +120,13 @@ def _analyze_text(
         with reading_progress(readable) as progress:
             for decision in judge_captures(readable, found, progress, notes, redact=redact):
                 blocked = blocked or decision.verdict == "blocked"
-                folder.add(decision)
                 yield decision
 
-    def second_pass() -> Iterable[Decision]:
-        fixes.update((s.backend, FixesByRequest(s)) for s in suggestions_of(folder))
+    def again() -> Iterable[Decision]:
         # What was wrong with a file was said on the first pass.
+        with reading_progress(readable) as progress:
+            folder = fold(judge_captures(readable, [], progress, redact=redact))
+        fixes.update((s.backend, FixesByRequest(s)) for s in suggestions_of(folder))
         return judge_captures(readable, [], redact=redact)
 
     def fix_for(decision: Decision) -> Sequence[Block]:
@@ -132,7 +134,7 @@ def _analyze_text(
         return fixes_there(decision) if fixes_there else ()
 
     with readable_twice(paths) as readable:
-        print_report(Console(), first_pass(), keep, kept, second_pass, fix_for)
+        print_report(Console(), first_pass(), keep, kept, again, fix_for)
     # Problems and notes name the files as given, not their copies.
     given = dict(zip(readable, paths, strict=True))
     problems += (CaptureError(given.get(p.path, p.path), p.problem) for p in found)
