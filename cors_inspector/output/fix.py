@@ -234,14 +234,19 @@ class FixesByRequest:
         ]
         self._by_id: dict[str, list[Block]] = {}
         self._by_shape: dict[tuple[Any, ...], list[Block]] = {}
+        # Many requests share a look-alike's words: one body for each (bounded memory).
+        bodies: dict[tuple[str, str, str, bool], list[Block]] = {}
         for observation, lookalike in suggestion.lookalikes:
-            heading = "Diagnosis" if lookalike.cors_change_helps else "Not a CORS setting"
-            body: list[Block] = [
-                Text(f"{heading}: {lookalike.title}", style="bold yellow"),
-                Text(lookalike.fix),
-            ]
-            if lookalike.cors_change_helps:
-                body += [*change, verified]
+            said = (lookalike.code, lookalike.title, lookalike.fix, lookalike.cors_change_helps)
+            body = bodies.get(said)
+            if body is None:
+                heading = "Diagnosis" if lookalike.cors_change_helps else "Not a CORS setting"
+                body = bodies[said] = [
+                    Text(f"{heading}: {lookalike.title}", style="bold yellow"),
+                    Text(lookalike.fix),
+                ]
+                if lookalike.cors_change_helps:
+                    body += [*change, verified]
             for exchange in (observation.preflight, observation.actual):
                 if exchange is not None:
                     self._by_id.setdefault(exchange.id, body)
