@@ -90,7 +90,14 @@ class NetworkLog:
         while True:
             requests = self.for_case(case_id)
             fetched = sum(not r.is_preflight for r in requests)
-            if fetched >= fetches and all(r.done for r in requests):
+            # A fetch refused for its preflight may end before CDP has told of the preflight
+            # itself (seen under load): that one is still to come.
+            preflight_due = any(
+                (r.cors_error or {}).get("corsError", "").startswith("Preflight")
+                for r in requests
+                if not r.is_preflight
+            ) and not any(r.is_preflight for r in requests)
+            if fetched >= fetches and not preflight_due and all(r.done for r in requests):
                 return True
             self._changed.clear()
             try:
