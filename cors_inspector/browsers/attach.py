@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import ipaddress
 import json
 import os
 import secrets
@@ -281,15 +280,6 @@ def _never_sends(*_args: object, **_kwargs: object) -> int:
 
 class AttachRefused(Exception):
     """The proxy did not take the reports (a wrong token, another browser attached)."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class ReportChannel:

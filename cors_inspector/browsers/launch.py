@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..engine.origins import is_loopback
 from . import attach, chromium, firefox
 from .bridge import NetworkEvents, Pairing
 from .cdp import CdpPipe
@@ -38,7 +39,7 @@ def _firefox_arguments(
 
 def run_browser(url: str, host: str, port: int, headless: bool, use_firefox: bool = False) -> int:
     executable = None if use_firefox else chromium.find_browser()
-    if executable is not None and attach.is_loopback(host):
+    if executable is not None and is_loopback(host):
         info = attach.read_attach_file(port)  # a cors-inspector proxy of ours on that port
         if info is not None:
             status = run_attached(executable, host, port, url, headless, info)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from typing import NamedTuple
@@ -95,3 +96,13 @@ def is_parseable_url(value: str) -> bool:
     if not host or _FORBIDDEN_HOST_CHARS.search(host):
         return False
     return not port or port.isdigit()
+
+
+def is_loopback(host: str) -> bool:
+    """`localhost`, or an address of this machine's loopback interface."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

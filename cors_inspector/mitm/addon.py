@@ -21,7 +21,7 @@ from typing import Protocol, TextIO
 from mitmproxy import command, ctx, exceptions, flow, hooks, http, types
 
 from ..engine import Analyzer, Decision
-from ..engine.origins import origin_of
+from ..engine.origins import is_loopback, origin_of
 from ..engine.words import counted
 from ..output.records import to_json_line
 from ..readers.mitm import exchange_from_flow
@@ -106,8 +106,6 @@ class CorsInspector:
 
     def _warn_if_open_relay(self) -> None:
         """Under mitmdump -s the user owns mitmproxy's options: say it, change nothing."""
-        from .proxy import is_loopback
-
         host = getattr(ctx.options, "listen_host", "127.0.0.1")
         if not is_loopback(host) and not getattr(ctx.options, "proxyauth", None):
             logger.warning(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import secrets
 import signal
@@ -13,6 +12,7 @@ from dataclasses import dataclass, replace
 from mitmproxy import exceptions, options
 from mitmproxy.tools.dump import DumpMaster
 
+from ..engine.origins import is_loopback
 from .addon import Companion, CorsInspector
 
 
@@ -29,15 +29,6 @@ class ProxySettings:
 
 
 AUTH_USER = "cors-inspector"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def warn_if_exposed(host: str) -> None:

@@ -115,7 +115,8 @@ class ProxyFeed:
         self._live: LiveProxy | None = None
 
     def start(self) -> None:
-        from ..mitm.proxy import is_loopback, require_auth
+        from ..engine.origins import is_loopback
+        from ..mitm.proxy import require_auth
 
         app, settings = self.app, self.settings
         address = f"{settings.listen_host}:{settings.listen_port}"
