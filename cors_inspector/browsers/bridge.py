@@ -58,12 +58,17 @@ class BrowserRequest:
     reason: str | None = None  # Chromium's CorsError name
     failed_parameter: str | None = None
     sent: bool = True  # False: an actual request stopped by its failed preflight
+    # A preflight whose actual request the browser names but has not announced yet: Chromium
+    # may send, and even finish, the preflight before the fetch's requestWillBeSent.
+    awaits_actual: bool = False
     decision: Decision | None = None  # the proxy's, once paired
     held_since: float | None = None  # monotonic: when its decision began to wait
 
     @property
     def settled(self) -> bool:
         """Its verdict is final: a preflight's is its actual request's failure, if any."""
+        if self.awaits_actual:
+            return False  # that failure may still come (HOLD_S bounds the wait)
         if self.preflight and self.actual is not None:
             return self.finished and self.actual.finished
         return self.finished
@@ -90,6 +95,7 @@ def initiator_of(event: dict[str, Any]) -> Initiator | None:
 
 def link(preflight: BrowserRequest, actual: BrowserRequest) -> None:
     preflight.actual, preflight.initiator = actual, actual.initiator
+    preflight.awaits_actual = False
     actual.preflights.append(preflight)
 
 
@@ -446,7 +452,8 @@ class NetworkEvents:
             actual_key = (session, initiator.get("requestId", ""))
             if (actual := self._requests.get(actual_key)) is not None:
                 link(request, actual)
-            else:
+            elif actual_key[1]:
+                request.awaits_actual = True
                 self._orphans[actual_key] = request
         elif (orphan := self._orphans.pop(key, None)) is not None:
             link(orphan, request)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from cors_inspector.browsers.bridge import BrowserRequest, Pairing
+from cors_inspector.browsers.bridge import BrowserRequest, NetworkEvents, Pairing
 from cors_inspector.cli import main
 from cors_inspector.engine import Analyzer
 from cors_inspector.engine.decision import Frame, Initiator
 
-from .builders import API, PAGE, cors_get
+from .builders import API, PAGE, cors_get, exchange
 
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0.0.0 Safari/537.36"
 CALLED = Initiator(f"{PAGE}/app.js", 42, 13, (Frame("load", f"{PAGE}/app.js", 42, 13),))
 
 
@@ -64,8 +65,7 @@ def test_another_clients_request_goes_on_at_once_counted():
 
 
 def test_a_chromium_request_the_bridge_has_not_seen_waits_then_goes_on_counted():
-    chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0.0.0 Safari/537.36"
-    decision = judged(cors_get({"Access-Control-Allow-Origin": PAGE}, extra={"User-Agent": chrome}))
+    decision = judged(cors_get({"Access-Control-Allow-Origin": PAGE}, extra={"User-Agent": CHROME}))
     assert decision.browser == "chromium"
     pairing = Pairing()
     assert pairing.offer(decision) == []  # its browser event may still be on its way
@@ -104,3 +104,53 @@ def test_an_ordinary_clients_decision_goes_on_without_the_lock_while_the_browser
         assert handed == [decision]
         assert pairing.due() == []  # nothing from the browser: no work either
     assert pairing.counts.unpaired_decisions == 1
+
+
+def network_event(method: str, request_id: str, **params) -> dict:
+    return {"method": method, "sessionId": "S", "params": {"requestId": request_id, **params}}
+
+
+def test_a_preflight_finished_before_its_fetch_is_announced_still_tells_of_the_unsent_request():
+    # Chromium's order, seen in the attach test: the preflight's requestWillBeSent, its
+    # response, and only then the fetch's requestWillBeSent and its preflight failure.
+    url = f"{API}/items"
+    asked = {"Origin": PAGE, "Access-Control-Request-Method": "PUT", "User-Agent": CHROME}
+    decision = judged(exchange("OPTIONS", url, asked, 200, {}))
+    assert (decision.kind, decision.browser) == ("preflight", "chromium")
+    pairing = Pairing(hold_s=3600)  # the order alone decides here, not the clock
+    events = NetworkEvents(pairing, lambda *args, **kwargs: 0, "about:blank")
+    initiator = {"type": "preflight", "url": url, "requestId": "7"}
+    options = {"method": "OPTIONS", "url": url}
+    when = decision.started
+    events.handle(
+        network_event(
+            "Network.requestWillBeSent", "P", request=options, wallTime=when, initiator=initiator
+        )
+    )
+    assert pairing.offer(decision) == []
+    events.handle(network_event("Network.responseReceived", "P"))
+    events.handle(network_event("Network.loadingFinished", "P"))
+    assert pairing.due() == []  # the fetch it is for has not been told of yet
+    stack = {
+        "callFrames": [
+            {"functionName": "run", "url": f"{PAGE}/app.js", "lineNumber": 41, "columnNumber": 12}
+        ]
+    }
+    put = {"method": "PUT", "url": url}
+    events.handle(
+        network_event(
+            "Network.requestWillBeSent",
+            "7",
+            request=put,
+            wallTime=when,
+            type="Fetch",
+            initiator={"type": "script", "stack": stack},
+        )
+    )
+    refused = {"corsError": "PreflightMissingAllowOriginHeader", "failedParameter": ""}
+    events.handle(network_event("Network.loadingFailed", "7", corsErrorStatus=refused))
+    shown, unsent = pairing.due()
+    assert (shown.kind, shown.browser_reason) == ("preflight", refused["corsError"])
+    assert (unsent.kind, unsent.sent, unsent.method) == ("actual", False, "PUT")
+    assert (unsent.browser_reason, unsent.initiator.line) == (refused["corsError"], 42)
+    assert pairing.counts.never_sent == 1
