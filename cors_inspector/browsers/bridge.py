@@ -401,26 +401,34 @@ class NetworkEvents:
         self.url = url
         self._requests: dict[tuple[str, str], BrowserRequest] = {}  # (session, DevTools id)
         self._opened = False  # the page asked for has been opened
+        self._navigate_on: int | None = None  # the first tab's Network.enable, until answered
+        self._first_tab = ""
         self._orphans: dict[tuple[str, str], BrowserRequest] = {}  # preflights before theirs
 
     def handle(self, message: dict[str, Any]) -> None:
         method = message.get("method")
         params = message.get("params") or {}
         session = message.get("sessionId", "")
-        if method == "Target.attachedToTarget":
+        if method is None:
+            if self._navigate_on is not None and message.get("id") == self._navigate_on:
+                # The first tab opens the page once its Network events are on: none is
+                # missed. (Navigating at once lost the new renderer's requestWillBeSent
+                # events now and then: Chromium answered Page.navigate before Network.enable.)
+                self._navigate_on = None
+                self._send("Page.navigate", {"url": self.url}, self._first_tab)
+        elif method == "Target.attachedToTarget":
             attached = params["sessionId"]
-            if params["targetInfo"]["type"] in ATTACHED_TYPES:
-                self._send("Network.enable", session=attached)
+            kind = params["targetInfo"]["type"]
+            if kind in ATTACHED_TYPES:
+                enabled = self._send("Network.enable", session=attached)
                 self._send(
                     "Target.setAutoAttach",
                     {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
                     attached,
                 )
+                if kind == "page" and not self._opened:
+                    self._opened, self._navigate_on, self._first_tab = True, enabled, attached
             self._send("Runtime.runIfWaitingForDebugger", session=attached)
-            if params["targetInfo"]["type"] == "page" and not self._opened:
-                # The first tab opens the page once its Network events are on: none is missed.
-                self._opened = True
-                self._send("Page.navigate", {"url": self.url}, attached)
         elif method == "Network.requestWillBeSent":
             self._will_be_sent(session, params)
         elif method == "Network.responseReceived":

@@ -154,3 +154,24 @@ def test_a_preflight_finished_before_its_fetch_is_announced_still_tells_of_the_u
     assert (unsent.kind, unsent.sent, unsent.method) == ("actual", False, "PUT")
     assert (unsent.browser_reason, unsent.initiator.line) == (refused["corsError"], 42)
     assert pairing.counts.never_sent == 1
+
+
+def test_the_first_tab_opens_the_page_only_once_chromium_has_turned_its_network_events_on():
+    sent: list[tuple] = []
+
+    def send(method, params=None, session=""):
+        sent.append((method, session))
+        return len(sent)
+
+    events = NetworkEvents(Pairing(), send, f"{PAGE}/page")
+    tab = {"sessionId": "T", "targetInfo": {"type": "page"}}
+    events.handle({"method": "Target.attachedToTarget", "params": tab})
+    enabled = sent.index(("Network.enable", "T")) + 1
+    assert ("Page.navigate", "T") not in sent  # navigating now could miss the first requests
+    events.handle({"id": enabled + 1, "result": {}, "sessionId": "T"})  # another answer
+    assert ("Page.navigate", "T") not in sent
+    events.handle({"id": enabled, "result": {}, "sessionId": "T"})
+    assert sent[-1] == ("Page.navigate", "T")
+    events.handle({"method": "Target.attachedToTarget", "params": {**tab, "sessionId": "U"}})
+    events.handle({"id": len(sent) - 2, "result": {}, "sessionId": "U"})
+    assert sent.count(("Page.navigate", "T")) == 1 and ("Page.navigate", "U") not in sent
