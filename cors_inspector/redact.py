@@ -1,6 +1,7 @@
 """Keep secrets out of what is written or shown: Cookie, Set-Cookie, Authorization and
-Proxy-Authorization values, the user:password part of URLs, and the values of query (and
-fragment) parameters that carry secrets; and keep what is written readable by the user only.
+Proxy-Authorization values, the user:password part of URLs, the values of query (and
+fragment) parameters that carry secrets, and the fields of form and JSON bodies that do; and
+keep what is written readable by the user only.
 
 Redaction works on copies; the traffic itself is never altered. Everything here runs on the
 proxy's hot path, so each function first asks whether its text can hold a secret at all
@@ -52,6 +53,64 @@ _USERINFO = re.compile(rf"(?i)(\b[a-z][a-z0-9+.\-]*://|(?<![^{_STOP}(\[=,;])//)[
 _PARAMETER = re.compile(
     r"(?i)([?&;#](?:" + "|".join(map(re.escape, SECRET_PARAMETERS)) + rf")=)[^&#{_STOP}]+"
 )
+
+
+# A body field carries a secret by one of the parameter names, or by a word within its name
+# (accessToken, client_secret, user[password], X-Api-Key).
+_SECRET_FIELD = re.compile(
+    rb"(?i)^(?:"
+    + b"|".join(re.escape(name.encode()) for name in SECRET_PARAMETERS)
+    + rb")\Z|token|secret|passw|api.?key|credential"
+)
+# Fields as each kind of body writes them: name and value. Names are bounded and values
+# possessive, so that no body, however hostile, makes these scans more than linear.
+_FORM_FIELD = re.compile(rb"(?:^|(?<=&))([^=&]{1,256})=([^&]++)")
+_JSON_MEMBER = re.compile(rb'"([^"\\\x00-\x1f]{1,256})"(\s*+:\s*+)"((?:[^"\\]++|\\.)*+)"')
+# A part's name, in its Content-Disposition line (its value follows the part's blank line).
+_PART_NAME = re.compile(rb'(?i)content-disposition:[^\r\n]{0,512}?\bname="([^"\r\n]{1,256})"')
+_MASK_BYTES = MASK.encode()
+
+
+def _masked_field(field: re.Match[bytes]) -> bytes:
+    """The field as it was, its value masked when its name says it is a secret."""
+    whole = field.group(0)
+    if not _SECRET_FIELD.search(field.group(1)):
+        return whole
+    start, (value_start, value_end) = field.start(), field.span(field.lastindex or 1)
+    return whole[: value_start - start] + _MASK_BYTES + whole[value_end - start :]
+
+
+def redact_body(content_type: str, body: bytes) -> bytes:
+    """`body` with the values of its secret fields masked, for the bodies that have fields
+    (form, multipart form, JSON); the very `body` when it has none, or is of another kind."""
+    kind = content_type.lower()
+    if "json" in kind:
+        pattern = _JSON_MEMBER
+    elif "x-www-form-urlencoded" in kind:
+        pattern = _FORM_FIELD
+    elif "multipart/form-data" in kind:
+        return _redacted_parts(body)
+    else:
+        return body
+    redacted = pattern.sub(_masked_field, body)
+    return body if redacted == body else redacted
+
+
+def _redacted_parts(body: bytes) -> bytes:
+    """A multipart form with the values of its secret parts masked."""
+    pieces, kept = [], 0  # kept: where the body is copied from next
+    for part in _PART_NAME.finditer(body):
+        if part.start() < kept or not _SECRET_FIELD.search(part.group(1)):
+            continue
+        blank = body.find(b"\r\n\r\n", part.end())
+        if blank < 0:
+            break
+        value = blank + 4
+        end = body.find(b"\r", value)
+        end = len(body) if end < 0 else end
+        pieces += [body[kept:value], _MASK_BYTES]
+        kept = end
+    return b"".join([*pieces, body[kept:]]) if pieces else body
 
 
 def redact_text(text: str) -> str:

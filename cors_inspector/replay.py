@@ -21,10 +21,12 @@ from urllib.parse import urlsplit
 from .engine import Analyzer, Decision, Exchange, Headers, Request, Response
 from .engine.exchange import BODY_HEAD
 from .engine.origins import origin_of
+from .engine.words import counted
 from .fix.observe import Observation, group_by_backend, needs_preflight
 from .redact import MASK, redact_decision, redact_text
 
 TIMEOUT = 10.0
+_MASK_BYTES = MASK.encode()
 # Set by the HTTP client itself (http.client sends Host; the body decides Content-Length).
 _CLIENT_HEADERS = frozenset(
     {"host", "content-length", "connection", "transfer-encoding", "proxy-connection", "keep-alive"}
@@ -210,11 +212,12 @@ def redacted_notes(observations: list[Observation], supplied: dict[str, str]) ->
     """What a replay of a redacted capture cannot send as the browser did, in words."""
     given = {name.lower() for name in supplied}
     left_out: set[str] = set()
-    in_query = 0
+    in_query = in_body = 0
     for observation in observations:
         for exchange in (observation.preflight, observation.actual):
             if exchange is not None:
                 in_query += MASK in urlsplit(exchange.request.url).query
+                in_body += _MASK_BYTES in exchange.request.body
                 left_out.update(
                     name
                     for name, value in exchange.request.headers.pairs
@@ -226,12 +229,20 @@ def redacted_notes(observations: list[Observation], supplied: dict[str, str]) ->
             f"the capture redacted {', '.join(sorted(left_out))}: left out of the replay "
             "(supply a value with --header 'Name: value')"
         )
+    sent_masked = (
+        f"they are sent as {MASK} (CORS does not depend on them; a server that checks them "
+        "may answer differently)"
+    )
     if in_query:
+        has = "has" if in_query == 1 else "have"
         notes.append(
-            f"{in_query} captured URLs have query values the capture redacted: they are sent "
-            f"as {MASK} (CORS does not depend on them; a server that checks them may answer "
-            "differently)"
+            f"{counted(in_query, 'captured URL')} {has} query values the capture redacted: "
+            + sent_masked
         )
+    if in_body:
+        has = "has" if in_body == 1 else "have"
+        bodies = counted(in_body, "captured request body", "captured request bodies")
+        notes.append(f"{bodies} {has} fields the capture redacted: {sent_masked}")
     return notes
 
 

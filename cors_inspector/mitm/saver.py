@@ -6,17 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from mitmproxy import ctx, exceptions
-from mitmproxy.http import HTTPFlow
+from mitmproxy.http import HTTPFlow, Message
 from mitmproxy.io import FlowWriter
 
-from ..redact import SECRET_HEADERS, mask_value, open_private, redact_text
+from ..redact import SECRET_HEADERS, mask_value, open_private, redact_body, redact_text
 
 _SECRET_NAMES = frozenset(name.encode() for name in SECRET_HEADERS)
 
 
 def redact_flow(flow: HTTPFlow) -> HTTPFlow:
-    """A copy of `flow` with secret header values masked, and the userinfo and secret
-    parameters of every URL (its own, Referer, Location, ...) redacted."""
+    """A copy of `flow` with secret header values masked, the userinfo and secret
+    parameters of every URL (its own, Referer, Location, ...) redacted, and the secret fields
+    of form and JSON bodies (a login's password, a token endpoint's access_token) masked."""
     copy = flow.copy()
     messages = [copy.request] + ([copy.response] if copy.response else [])
     for message in messages:
@@ -24,10 +25,24 @@ def redact_flow(flow: HTTPFlow) -> HTTPFlow:
         redacted = tuple((name, _masked(name, value)) for name, value in fields)
         if redacted != fields:
             message.headers.fields = redacted
+        _redact_content(message)
     url = redact_text(copy.request.url)
     if url != copy.request.url:
         copy.request.url = url
     return copy
+
+
+def _redact_content(message: Message) -> None:
+    content_type = message.headers.get("content-type")
+    if not content_type or not message.raw_content:
+        return
+    try:
+        content = message.get_content()  # as sent, were it compressed
+    except ValueError:
+        return  # its encoding is broken: no fields can be read in it, by us or by anyone
+    redacted = redact_body(content_type, content)
+    if redacted is not content:
+        message.content = redacted  # compressed again as it came
 
 
 def _masked(name: bytes, value: bytes) -> bytes:

@@ -18,7 +18,7 @@ ANSWERS = {
     b"/planted": b"HTTP/1.1 302 Found\r\n"
     b"Location: //locuser:pa@ss7x@elsewhere.test/next?token=LOCTOKEN8"
     b"\r\nSet-Cookie: sid=SETCOOKIE9\r\nAccess-Control-Allow-Origin: http://localhost:3000\r\n"
-    b"Content-Length: 0\r\n\r\n",
+    b'Content-Type: application/json\r\nContent-Length: 30\r\n\r\n{"access_token":"RESPTOKEN16"}',
     b"/preflight": b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\n"
     b'Content-Length: 31\r\n\r\n{"detail":"Method Not Allowed"}',
 }
@@ -34,6 +34,9 @@ async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                 break
             head = first + await reader.readuntil(b"\r\n\r\n")
             path = head.split(b" ", 2)[1].split(b"?")[0]
+            for line in head.lower().split(b"\r\n"):
+                if line.startswith(b"content-length:"):
+                    await reader.readexactly(int(line.split(b":", 1)[1]))  # the body, unread
             writer.write(ANSWERS.get(path, b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"))
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):

@@ -41,9 +41,11 @@ QUERY = {name: f"QV{index:02d}PLANT" for index, name in enumerate(PARAMETERS)}
 QUERY_STRING = "&".join(f"{name}={value}" for name, value in QUERY.items()) + "&case=plant"
 # On the wire through the proxy: headers, a Referer with userinfo (an @ in the password) and
 # the backend's /planted answer (tests/live/fixed_backend.py): a scheme-relative Location
-# with userinfo and a token, and a Set-Cookie.
-WIRE = ["COOKIE1", "AUTHZ2", "PROXYAUTH3", "refuser", "se@cret4", "REFCODE5"]
-RESPONSE = ["locuser", "pa@ss7x", "LOCTOKEN8", "SETCOOKIE9"]
+# with userinfo and a token, a Set-Cookie, and an access_token in its JSON body; a password
+# in the request's form body.
+WIRE = ["COOKIE1", "AUTHZ2", "PROXYAUTH3", "refuser", "se@cret4", "REFCODE5", "BODYPW15"]
+RESPONSE = ["locuser", "pa@ss7x", "LOCTOKEN8", "SETCOOKIE9", "RESPTOKEN16"]
+FORM = b"user=bob&password=BODYPW15"
 # In the HAR: userinfo in request URLs (`bob:se@cret@host`, `user:pa@ss@host`), a Location.
 HAR_ONLY = ["harbob", "se@cret10", "haruser", "pa@ss11", "hloc", "hpass12", "HCOOKIE13", "HAUTH14"]
 EVERY_SECRET = [*QUERY.values(), *WIRE, *RESPONSE, *HAR_ONLY]
@@ -56,8 +58,9 @@ def request(backend: int, path: str) -> bytes:
         "Sec-Fetch-Mode: cors\r\nCookie: sid=COOKIE1\r\nAuthorization: Bearer AUTHZ2\r\n"
         "Proxy-Authorization: Basic PROXYAUTH3\r\n"
         "Referer: http://refuser:se@cret4@localhost:3000/page?code=REFCODE5\r\n"
-        "Connection: close\r\n\r\n"
-    ).encode()
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(FORM)}\r\nConnection: close\r\n\r\n"
+    ).encode() + FORM
 
 
 def private(path: Path) -> bool:
@@ -240,6 +243,7 @@ def test_replay_shows_no_secret_and_says_what_it_sent_redacted(captured, capfd, 
     absent(redacted, "replay of the redacted capture")
     assert "left out of the replay" in redacted  # Cookie, Authorization...
     assert "sent as [redacted]" in redacted
+    assert "request bodies have fields the capture redacted" in redacted
 
 
 def test_the_proxy_writes_and_prints_no_secret_unless_asked(captured):

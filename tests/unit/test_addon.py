@@ -91,27 +91,54 @@ def test_internal_error_is_counted_not_raised(monkeypatch, caplog):
     assert "traffic is unaffected" in caplog.text
 
 
+def saved_copy(flow, path, redact: bool):
+    """`flow` through the addon with `cors_save=path`: the copy the file holds."""
+    addon = CorsInspector()
+    with taddons.context(addon) as tctx:
+        tctx.configure(addon, cors_save=str(path), cors_redact=redact)
+        addon.response(flow)
+        addon.done()
+    with path.open("rb") as raw:
+        (copy,) = list(FlowReader(raw).stream())
+    return copy
+
+
 def test_saved_flows_are_redacted_unless_asked(tmp_path):
     for redact in (True, False):
-        addon = CorsInspector()
-        saved = tmp_path / f"flows-{redact}.mitm"
-        with taddons.context(addon) as tctx:
-            tctx.configure(addon, cors_save=str(saved), cors_redact=redact)
-            f = _flow(
-                request_headers=[(b"Cookie", b"sid=secret"), (b"Authorization", b"Bearer token")],
-                response_headers=[(b"Set-Cookie", b"sid=new")],
-            )
-            addon.response(f)
-            addon.done()
+        f = _flow(
+            request_headers=[(b"Cookie", b"sid=secret"), (b"Authorization", b"Bearer token")],
+            response_headers=[(b"Set-Cookie", b"sid=new")],
+        )
+        copy = saved_copy(f, tmp_path / f"flows-{redact}.mitm", redact)
         assert f.request.headers["Cookie"] == "sid=secret"  # the live flow is untouched
-        with saved.open("rb") as raw:
-            (copy,) = list(FlowReader(raw).stream())
         values = [
             copy.request.headers["Cookie"],
             copy.request.headers["Authorization"],
             copy.response.headers["Set-Cookie"],
         ]
         assert (values == ["[redacted]"] * 3) is redact
+
+
+def test_saved_flows_mask_the_secret_fields_of_bodies_unless_asked(tmp_path):
+    login = b"user=bob&password=hunter2"
+    tokens = b'{"access_token": "eyJ.secret", "expires_in": 3600}'
+    for redact in (True, False):
+        f = _flow(
+            method=b"POST",
+            request_headers=[(b"Content-Type", b"application/x-www-form-urlencoded")],
+            response_headers=[(b"Content-Type", b"application/json")],
+        )
+        f.request.content = login
+        f.response.content = tokens
+        f.response.encode("gzip")  # compressed on the wire: read, and masked, decoded
+        copy = saved_copy(f, tmp_path / f"bodies-{redact}.mitm", redact)
+        assert (f.request.content, f.response.content) == (login, tokens)  # live: untouched
+        assert copy.response.headers["Content-Encoding"] == "gzip"
+        if redact:
+            assert copy.request.content == b"user=bob&password=[redacted]"
+            assert copy.response.content == b'{"access_token": "[redacted]", "expires_in": 3600}'
+        else:
+            assert (copy.request.content, copy.response.content) == (login, tokens)
 
 
 def test_commands_explain_fix_and_export(tmp_path):

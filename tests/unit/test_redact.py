@@ -11,6 +11,7 @@ from cors_inspector.redact import (
     SECRET_PARAMETERS,
     mask_value,
     open_private,
+    redact_body,
     redact_decision,
     redact_line,
     redact_text,
@@ -125,3 +126,70 @@ def test_devices_are_left_alone():
         out.write("x")
     write_private("/dev/null", "y")
     assert stat.S_IMODE(os.stat("/dev/null").st_mode) == before
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "redacted"),
+    [
+        (
+            "application/x-www-form-urlencoded",
+            b"user=bob&password=hunter2&remember=1",
+            b"user=bob&password=[redacted]&remember=1",
+        ),
+        (
+            "application/x-www-form-urlencoded; charset=UTF-8",
+            b"grant_type=authorization_code&code=xyz&client_secret=s3&user%5Bpassword%5D=p",
+            b"grant_type=authorization_code&code=[redacted]&client_secret=[redacted]"
+            b"&user%5Bpassword%5D=[redacted]",
+        ),
+        (
+            "application/json",
+            b'{"access_token": "eyJ.a\\"b", "token_type":"bearer", "expires_in": 3600,'
+            b' "user": {"name": "bob", "apiKey": "k1"}}',
+            b'{"access_token": "[redacted]", "token_type":"[redacted]", "expires_in": 3600,'
+            b' "user": {"name": "bob", "apiKey": "[redacted]"}}',
+        ),
+        (
+            "application/vnd.api+json",
+            b'{"newPassword":"p","key":"k","monkey":"m","note":"password: x"}',
+            b'{"newPassword":"[redacted]","key":"[redacted]","monkey":"m","note":"password: x"}',
+        ),
+        (
+            "multipart/form-data; boundary=b",
+            b'--b\r\nContent-Disposition: form-data; name="user"\r\n\r\nbob\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="password"\r\n\r\nhunter2\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="f"; filename="token.txt"\r\n'
+            b"Content-Type: text/plain\r\n\r\ndata\r\n--b--\r\n",
+            b'--b\r\nContent-Disposition: form-data; name="user"\r\n\r\nbob\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="password"\r\n\r\n[redacted]\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="f"; filename="token.txt"\r\n'
+            b"Content-Type: text/plain\r\n\r\ndata\r\n--b--\r\n",
+        ),
+        # Not fields: a text body is left as it is, whatever it says.
+        ("text/plain", b"password=hunter2", b"password=hunter2"),
+    ],
+    ids=["login-form", "oauth-code-exchange", "token-response", "camel-case", "multipart", "text"],
+)
+def test_redact_body_masks_the_values_of_secret_fields(content_type, body, redacted):
+    assert redact_body(content_type, body) == redacted
+
+
+def test_a_body_without_secrets_is_the_very_body():
+    body = b'{"items": [1, 2], "name": "x"}'
+    assert redact_body("application/json", body) is body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'"' + b"tokentoken" * 100_000,  # an unterminated string full of secret words
+        b'{"' + b"a" * 1_000_000,
+        b"&" * 500_000 + b"=" * 500_000,
+        b'Content-Disposition: form-data; name="' * 50_000,
+    ],
+    ids=["unterminated-string", "unterminated-key", "separators", "dispositions"],
+)
+def test_hostile_bodies_are_scanned_in_linear_time(body):
+    # A quadratic scan of a megabyte would take minutes: each of these takes milliseconds.
+    for kind in ("application/json", "application/x-www-form-urlencoded", "multipart/form-data"):
+        assert redact_body(kind, body) == body
