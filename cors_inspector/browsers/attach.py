@@ -4,10 +4,13 @@ The proxy (cors-inspector, cors-inspector proxy) opens a small report endpoint o
 and writes where it is, with a random token, to a file only its user can read:
 `$XDG_RUNTIME_DIR/cors-inspector/bridge-PORT.json` (else under `~/.cache`), the directory
 0700, the file 0600, PORT the proxy's. `cors-inspector browser --proxy-port PORT` finds the
-file, connects, says the token, and then sends the Network events of the Chromium it started
-(attached over its own DevTools pipe) one JSON line each: the very messages the in-process
-bridge reads, fed to the same `NetworkEvents` and `Pairing`. A connection whose first line is
-not the token is refused and feeds nothing. The file is removed when the proxy stops.
+file, connects, says the token and which browser it started, and then reports one JSON line
+each. Chromium (attached over its own DevTools pipe): its Network events, cut down, the very
+messages the in-process bridge reads, fed to the same `NetworkEvents` and `Pairing`. Firefox
+(over WebDriver BiDi): its requests as the Firefox bridge's `BiDiEvents` make and settle them
+(Firefox's verdict is read from its console, with waits that belong with the browser), fed to
+the same `Pairing`. A connection whose first line is not the token is refused and feeds
+nothing. The file is removed when the proxy stops.
 
 The endpoint has a thread of its own (and one per connection): the proxy's loop only offers
 decisions to the pairing and collects them again, as with `--with-browser`. Until a browser
@@ -24,13 +27,14 @@ import secrets
 import socket
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..engine.decision import Decision
-from .bridge import NetworkEvents, Pairing
+from . import bidi
+from .bridge import BrowserRequest, NetworkEvents, Pairing, link
 
 # The browser's messages the pairing reads (the rest: the browser's side handles them).
 FORWARDED = frozenset(
@@ -41,6 +45,9 @@ FORWARDED = frozenset(
         "Network.loadingFailed",
     )
 )
+# Firefox's requests as its BiDiEvents make and settle them.
+REQUEST, SETTLED = "cors-inspector.request", "cors-inspector.settled"
+BROWSERS = ("chromium", "firefox")
 MAX_LINE = 4 << 20  # a longer report line ends the connection
 AUTH_TIMEOUT_S = 5.0  # a connection says its token this soon, or is dropped
 ATTACHED, REFUSED, BUSY = b"attached\n", b"refused\n", b"busy\n"
@@ -230,13 +237,16 @@ class AttachPoint:
                 said = reports.readline(256).strip()
             except OSError:
                 said = b""
-            if not hmac.compare_digest(said, self.token.encode()):
+            browser = (
+                _browser_of(reports) if hmac.compare_digest(said, self.token.encode()) else None
+            )
+            if browser is None:
                 with self._lock:
                     self.refused += 1
                 with contextlib.suppress(OSError):
                     connection.sendall(REFUSED)
                 return
-            pairing = Pairing()
+            pairing = Pairing() if browser == "chromium" else Pairing("firefox", bidi.HOLD_S)
             with self._lock:
                 busy = self.pairing is not None or self._closed
                 if not busy:
@@ -250,8 +260,12 @@ class AttachPoint:
             try:
                 connection.sendall(ATTACHED)
                 connection.settimeout(None)
-                self.on_attached("a browser attached (cors-inspector browser)")
-                self._read(reports, NetworkEvents(pairing, _never_sends, "about:blank"))
+                self.on_attached(f"a browser attached (cors-inspector browser: {browser})")
+                if browser == "chromium":
+                    events = NetworkEvents(pairing, _never_sends, "about:blank")
+                    self._read(reports, events.handle, FORWARDED)
+                else:
+                    self._read(reports, ReportedRequests(pairing).handle, (REQUEST, SETTLED))
             except (OSError, ValueError, KeyError, TypeError) as error:
                 problem = f"the attached browser's report channel failed ({error})"
             with self._lock:
@@ -262,13 +276,62 @@ class AttachPoint:
                 self.on_lost(f"{problem}: going on with the wire alone")
 
     @staticmethod
-    def _read(reports: Any, events: NetworkEvents) -> None:
+    def _read(
+        reports: Any, handle: Callable[[dict[str, Any]], None], methods: Collection[str]
+    ) -> None:
         while line := reports.readline(MAX_LINE):
             if not line.endswith(b"\n"):
                 raise ValueError("a report line too long")
             message = json.loads(line)
-            if isinstance(message, dict) and message.get("method") in FORWARDED:
-                events.handle(message)
+            if isinstance(message, dict) and message.get("method") in methods:
+                handle(message)
+
+
+def _browser_of(reports: Any) -> str | None:
+    """The browser the second line names (`{"browser": "chromium"}`), if it is one we pair."""
+    try:
+        hello = json.loads(reports.readline(256))
+    except (OSError, ValueError):
+        return None
+    browser = hello.get("browser") if isinstance(hello, dict) else None
+    return browser if browser in BROWSERS else None
+
+
+class ReportedRequests:
+    """The proxy's side for Firefox: the requests the browser's BiDiEvents made and settled,
+    as BrowserRequests again, fed to the pairing."""
+
+    def __init__(self, pairing: Pairing) -> None:
+        self.pairing = pairing
+        self._requests: dict[int, BrowserRequest] = {}  # by the browser's side's number
+
+    def handle(self, message: dict[str, Any]) -> None:
+        params = message["params"]
+        if message["method"] == REQUEST:
+            request = BrowserRequest(
+                method=str(params["method"]),
+                url=str(params["url"]),
+                started=float(params["started"]),
+                preflight=bool(params["preflight"]),
+                initiator=None,  # Firefox's BiDi names no script location
+            )
+            if (actual := self._requests.get(params.get("actual"))) is not None:
+                link(request, actual)
+            self._requests[int(params["id"])] = request
+            self.pairing.request(request)
+            return
+        states = params["requests"]
+        told = [(self._requests.get(state["id"]), state) for state in states]
+        for request, state in told:
+            if request is not None:
+                request.finished = bool(state["finished"])
+                request.verdict, request.reason = state["verdict"], state["reason"]
+                request.sent = bool(state["sent"])
+        if (first := told[0][0]) is not None:
+            self.pairing.settled(first)
+        for request, state in told:
+            if request is not None and request.finished:
+                self._requests.pop(state["id"], None)  # nothing refers to it by number again
 
 
 def _never_sends(*_args: object, **_kwargs: object) -> int:
@@ -285,10 +348,11 @@ class AttachRefused(Exception):
 class ReportChannel:
     """The browser's side of the endpoint: Network events to the proxy, one JSON line each."""
 
-    def __init__(self, info: AttachInfo) -> None:
+    def __init__(self, info: AttachInfo, browser: str = "chromium") -> None:
         self._socket = socket.create_connection(("127.0.0.1", info.report_port), timeout=5)
         try:
-            self._socket.sendall(info.token.encode() + b"\n")
+            hello = json.dumps({"browser": browser}).encode()
+            self._socket.sendall(info.token.encode() + b"\n" + hello + b"\n")
             answer = self._socket.makefile("rb").readline(64)
             if answer != ATTACHED:
                 word = answer.strip().decode(errors="replace") or "no answer"
@@ -300,9 +364,14 @@ class ReportChannel:
         self.open = True
 
     def send(self, message: dict[str, Any]) -> None:
-        """Report one message; OSError when the proxy has gone (the channel is then shut)."""
+        """Report one browser event, cut down; OSError when the proxy has gone (the channel
+        is then shut)."""
+        self.send_raw(reported(message))
+
+    def send_raw(self, message: dict[str, Any]) -> None:
+        """Report one message as it is."""
         try:
-            self._socket.sendall(json.dumps(reported(message)).encode() + b"\n")
+            self._socket.sendall(json.dumps(message).encode() + b"\n")
         except OSError:
             self.close()
             raise
@@ -327,3 +396,49 @@ def reported(message: dict[str, Any]) -> dict[str, Any]:
     elif message.get("method") == "Network.loadingFailed" and params.get("corsErrorStatus"):
         kept["corsErrorStatus"] = params["corsErrorStatus"]
     return {"method": message["method"], "sessionId": message.get("sessionId", ""), "params": kept}
+
+
+class RequestReporter:
+    """The browser's side for Firefox: in the place of a pairing, behind BiDiEvents, each
+    request it makes and settles reported over the channel (method, URL, time and verdict:
+    no headers, no console text). Runs on the session's loop; a report lost with the proxy
+    is lost (the browser goes on)."""
+
+    def __init__(self, channel: ReportChannel) -> None:
+        self._channel = channel
+        self._numbers: dict[BrowserRequest, int] = {}
+
+    def request(self, request: BrowserRequest) -> None:
+        number = self._numbers[request] = len(self._numbers) + 1
+        actual = self._numbers.get(request.actual) if request.actual is not None else None
+        self._report(
+            REQUEST,
+            {
+                "id": number,
+                "method": request.method,
+                "url": request.url,
+                "started": request.started,
+                "preflight": request.preflight,
+                "actual": actual,
+            },
+        )
+
+    def settled(self, request: BrowserRequest) -> None:
+        # Its preflights (and a preflight's actual request) are settled with it, some untold.
+        told = [request, *request.preflights, *([request.actual] if request.actual else [])]
+        states = [
+            {
+                "id": self._numbers.get(each),
+                "finished": each.finished,
+                "verdict": each.verdict,
+                "reason": each.reason,
+                "sent": each.sent,
+            }
+            for each in told
+        ]
+        self._report(SETTLED, {"requests": states})
+
+    def _report(self, method: str, params: dict[str, Any]) -> None:
+        if self._channel.open:
+            with contextlib.suppress(OSError):
+                self._channel.send_raw({"method": method, "params": params})

@@ -59,6 +59,17 @@ class BiDiError(RuntimeError):
     pass
 
 
+# How a session with Firefox can fail (Firefox gone, the protocol broken).
+SESSION_ERRORS = (
+    OSError,
+    ValueError,
+    KeyError,
+    TypeError,
+    BiDiError,
+    websockets.WebSocketException,
+)
+
+
 def _stop_with_parent() -> None:
     """In the child, before exec: on Linux, SIGTERM when this process dies, however it dies.
     (A Chromium on a pipe exits when the pipe closes; Firefox on a port would outlive us.)"""
@@ -306,14 +317,7 @@ class FirefoxBridge:
             wait_for_proxy(self._proxy)
             asyncio.run(self._session(address))
             problem = "the browser closed"
-        except (
-            OSError,
-            ValueError,
-            KeyError,
-            TypeError,
-            BiDiError,
-            websockets.WebSocketException,
-        ) as error:
+        except SESSION_ERRORS as error:
             problem = (
                 "the browser closed"
                 if self._firefox.exited()
@@ -324,21 +328,25 @@ class FirefoxBridge:
             self.on_lost(f"{problem}: going on with the wire alone")
 
     async def _session(self, address: str) -> None:
-        loop = asyncio.get_running_loop()
-        events = BiDiEvents(self.pairing, loop.call_later)
-        async with websockets.connect(
-            f"{address}/session", max_size=None, ping_interval=None
-        ) as connection:
-            session = BiDiSession(connection, events.handle)
-            await session.command("session.new", {"capabilities": {}})
-            await session.command("session.subscribe", {"events": EVENTS})
-            if self.url != "about:blank":
-                context = await session.top_context(time.monotonic() + READY_TIMEOUT_S)
-                await session.command(
-                    "browsingContext.navigate",
-                    {"context": context, "url": self.url, "wait": "none"},
-                )
-            await session.read_events()
+        await run_session(address, self.url, self.pairing)
+
+
+async def run_session(address: str, url: str, pairing: Any) -> None:
+    """Subscribe to the events, open `url` in the first tab, and feed every event to
+    BiDiEvents for `pairing` (a Pairing, or what stands in for one) until Firefox closes."""
+    events = BiDiEvents(pairing, asyncio.get_running_loop().call_later)
+    async with websockets.connect(
+        f"{address}/session", max_size=None, ping_interval=None
+    ) as connection:
+        session = BiDiSession(connection, events.handle)
+        await session.command("session.new", {"capabilities": {}})
+        await session.command("session.subscribe", {"events": EVENTS})
+        if url != "about:blank":
+            context = await session.top_context(time.monotonic() + READY_TIMEOUT_S)
+            await session.command(
+                "browsingContext.navigate", {"context": context, "url": url, "wait": "none"}
+            )
+        await session.read_events()
 
 
 class BiDiSession:

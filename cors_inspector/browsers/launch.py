@@ -6,16 +6,18 @@ mitmproxy's certificate authority for itself only and is removed when the browse
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from ..engine.origins import is_loopback
-from . import attach, chromium, firefox
+from . import attach, bidi, chromium, firefox
 from .bridge import NetworkEvents, Pairing
 from .cdp import CdpPipe
 
@@ -39,18 +41,19 @@ def _firefox_arguments(
 
 def run_browser(url: str, host: str, port: int, headless: bool, use_firefox: bool = False) -> int:
     executable = None if use_firefox else chromium.find_browser()
-    if executable is not None and is_loopback(host):
-        info = attach.read_attach_file(port)  # a cors-inspector proxy of ours on that port
-        if info is not None:
-            status = run_attached(executable, host, port, url, headless, info)
-            if status is not None:
-                return status
     is_firefox = executable is None
     if is_firefox:
         executable = firefox.find_firefox()
     if executable is None:
         print(NO_BROWSER.format(host=host, port=port), file=sys.stderr)
         return 2
+    if is_loopback(host):
+        info = attach.read_attach_file(port)  # a cors-inspector proxy of ours on that port
+        if info is not None:
+            attached = run_attached_firefox if is_firefox else run_attached
+            status = attached(executable, host, port, url, headless, info)
+            if status is not None:
+                return status
     profile = Path(tempfile.mkdtemp(prefix="cors-inspector-profile-"))
     try:
         if is_firefox:
@@ -89,20 +92,71 @@ def run_browser(url: str, host: str, port: int, headless: bool, use_firefox: boo
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def _report_channel(info: attach.AttachInfo, browser: str) -> attach.ReportChannel | None:
+    """The channel to the proxy that asked for the browser's reports; None (said) when that
+    proxy does not take them: the browser then starts as it would without it."""
+    try:
+        return attach.ReportChannel(info, browser)
+    except (OSError, attach.AttachRefused) as error:
+        print(
+            f"cors-inspector: the proxy on port {info.proxy_port} did not take the browser's "
+            f"reports ({error}): starting the browser unattached",
+            file=sys.stderr,
+        )
+        return None
+
+
+def _say_attached(
+    executable: str, host: str, port: int, over: str, pid: int, profile: Path
+) -> None:
+    print(
+        f"cors-inspector: starting {Path(executable).name} through the proxy at {host}:{port}, "
+        f"attached over {over} (pid {pid}): the proxy gets its own verdicts "
+        f"(throwaway profile {profile})",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def run_attached_firefox(
+    executable: str, host: str, port: int, url: str, headless: bool, info: attach.AttachInfo
+) -> int | None:
+    """Firefox through the proxy, its WebDriver BiDi events read here (BiDiEvents) and the
+    requests they make and settle sent to the proxy that asked for them; None when that
+    proxy does not take them."""
+    if (channel := _report_channel(info, "firefox")) is None:
+        return None
+    try:
+        browser = bidi.FirefoxProcess(executable, host, port, headless)
+    except (OSError, subprocess.CalledProcessError) as error:
+        channel.close()
+        print(f"cors-inspector: cannot start the browser: {error}", file=sys.stderr)
+        return 2
+    _say_attached(executable, host, port, "WebDriver BiDi", browser.pid, browser.profile)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        address = browser.address(time.monotonic() + bidi.READY_TIMEOUT_S)
+        asyncio.run(bidi.run_session(address, url, attach.RequestReporter(channel)))
+    except KeyboardInterrupt:
+        return 0
+    except bidi.SESSION_ERRORS as error:
+        if not browser.exited():
+            print(
+                f"cors-inspector: the browser's WebDriver BiDi channel failed ({error})",
+                file=sys.stderr,
+            )
+    finally:
+        channel.close()
+        browser.close()
+    return 0
+
+
 def run_attached(
     executable: str, host: str, port: int, url: str, headless: bool, info: attach.AttachInfo
 ) -> int | None:
     """Chromium through the proxy, attached over its DevTools pipe, its Network events sent
-    to the proxy that asked for them; None when that proxy does not take them (then the
-    browser starts as it would without it)."""
-    try:
-        channel = attach.ReportChannel(info)
-    except (OSError, attach.AttachRefused) as error:
-        print(
-            f"cors-inspector: the proxy on port {port} did not take the browser's reports "
-            f"({error}): starting the browser unattached",
-            file=sys.stderr,
-        )
+    to the proxy that asked for them; None when that proxy does not take them."""
+    if (channel := _report_channel(info, "chromium")) is None:
         return None
     try:
         pipe = CdpPipe(executable, f"http://{host}:{port}", headless)
@@ -110,13 +164,7 @@ def run_attached(
         channel.close()
         print(f"cors-inspector: cannot start the browser: {error}", file=sys.stderr)
         return 2
-    print(
-        f"cors-inspector: starting {Path(executable).name} through the proxy at {host}:{port}, "
-        f"attached over its DevTools pipe (pid {pipe.pid}): the proxy gets its own verdicts "
-        f"(throwaway profile {pipe.profile})",
-        file=sys.stderr,
-        flush=True,
-    )
+    _say_attached(executable, host, port, "its DevTools pipe", pipe.pid, pipe.profile)
     # Commands to the browser: Network events on for each new target, which may then run,
     # and the first tab opens `url`. Its own pairing stays empty: the proxy's pairs.
     targets = NetworkEvents(Pairing(), pipe.send, url)

@@ -101,8 +101,10 @@ can read, named by its port, holding a random token and the loopback port where 
 browser reports. With that file, the Chromium this command starts is attached over its
 DevTools pipe and its Network events are sent to that proxy, token first: the proxy's
 records and TUI get the browser's verdict and reason, the script line of each call and the
-requests it never sent. Reports only: nothing is intercepted or run in the page. Without the
-file (another proxy, or --firefox), the browser starts as it always did.
+requests it never sent. Firefox is attached over WebDriver BiDi the same way (its verdict
+and reason from its console lines; Firefox names no script line). Reports only: nothing is
+intercepted or run in the page. Without the file (another proxy), the browser starts as it
+always did.
 """
 
 

@@ -15,9 +15,10 @@ import pytest
 
 from cors_inspector.browsers import attach
 from cors_inspector.browsers.attach import AttachPoint, ReportChannel, read_attach_file
+from cors_inspector.browsers.bridge import BrowserRequest, link
 from cors_inspector.engine import Analyzer
 
-from .builders import API, PAGE, cors_get
+from .builders import API, PAGE, cors_get, exchange
 
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0.0.0 Safari/537.36"
 
@@ -139,4 +140,54 @@ def test_the_right_token_attaches_and_the_browsers_word_reaches_the_decision(run
     assert point.pairing is None
     again = chromium_decision()
     assert point.offer(again) == [again]  # gone: nothing waits for it any more
+    point.finish()
+
+
+def test_firefoxs_settled_requests_reach_the_pairing_with_the_request_it_never_sent(runtime):
+    events = Events()
+    point = events.point()
+    point.running()
+    channel = ReportChannel(read_attach_file(8080), "firefox")
+    assert events.attached.wait(5)
+    firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    asked = {"Origin": PAGE, "Access-Control-Request-Method": "PUT", "User-Agent": firefox}
+    (decision,) = Analyzer().run([exchange("OPTIONS", f"{API}/items", asked, 200, {})])
+    assert (decision.kind, decision.browser, decision.verdict) == (
+        "preflight",
+        "firefox",
+        "blocked",
+    )
+    # As BiDiEvents makes them: the actual request first, then its preflight.
+    reporter = attach.RequestReporter(channel)
+    actual = BrowserRequest("PUT", decision.url, decision.started, False, None)
+    preflight = BrowserRequest("OPTIONS", decision.url, decision.started, True, None)
+    reporter.request(actual)
+    link(preflight, actual)
+    reporter.request(preflight)
+    assert point.offer(decision) == []  # a Firefox's: it waits for Firefox's word
+    # Its console said the preflight was refused: both blocked, the actual request unsent,
+    # the preflight settled untold, with its actual request.
+    for each in (preflight, actual):
+        each.finished, each.verdict, each.reason = True, "blocked", "CORSMissingAllowOrigin"
+    actual.sent = False
+    reporter.settled(actual)
+    channel.close()
+    assert events.lost.wait(5)
+    shown, unsent = point.due()
+    assert (shown.kind, shown.browser_verdict, shown.browser_reason) == (
+        "preflight",
+        "blocked",
+        "CORSMissingAllowOrigin",
+    )
+    assert (unsent.kind, unsent.method, unsent.sent) == ("actual", "PUT", False)
+    point.finish()
+
+
+def test_a_browser_the_point_does_not_pair_is_refused(runtime):
+    events = Events()
+    point = events.point()
+    point.running()
+    with pytest.raises(attach.AttachRefused, match="refused"):
+        ReportChannel(read_attach_file(8080), "netscape")
+    assert (point.refused, point.attachments) == (1, 0)
     point.finish()
