@@ -30,17 +30,15 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import websockets
 
 from ..engine.reasons import firefox_reason_of
-from . import chromium, firefox
+from . import chromium, firefox, profiles
 from .bridge import READY_TIMEOUT_S, BrowserRequest, Pairing, link, wait_for_proxy
 
 LISTENING = re.compile(rb"WebDriver BiDi listening on (ws://[\d.]+:\d+)")
@@ -85,7 +83,7 @@ class FirefoxProcess:
     Its own session (process group), stopped by its pid; the profile is removed with it."""
 
     def __init__(self, executable: str, proxy_host: str, proxy_port: int, headless: bool) -> None:
-        self.profile = Path(tempfile.mkdtemp(prefix="cors-inspector-profile-"))
+        self.profile = profiles.new_profile()
         try:
             firefox.write_profile(self.profile, proxy_host, proxy_port)
             firefox.trust_ca(self.profile, chromium.mitmproxy_ca_pem())

@@ -14,12 +14,10 @@ import os
 import select
 import shutil
 import signal
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from . import chromium
+from . import chromium, profiles
 
 STOP_TIMEOUT_S = 10.0
 
@@ -37,7 +35,7 @@ class CdpPipe:
     """Chromium with a throwaway profile, through the proxy, driven over its debugging pipe."""
 
     def __init__(self, executable: str, proxy: str, headless: bool) -> None:
-        self.profile = Path(tempfile.mkdtemp(prefix="cors-inspector-profile-"))
+        self.profile = profiles.new_profile()
         argv = chromium.browser_arguments(
             executable, self.profile, proxy, "about:blank", headless, chromium.mitmproxy_ca_spki()
         )

@@ -12,12 +12,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from ..engine.origins import is_loopback
-from . import attach, bidi, chromium, firefox
+from . import attach, bidi, chromium, firefox, profiles
 from .bridge import NetworkEvents, Pairing
 from .cdp import CdpPipe
 
@@ -54,7 +53,7 @@ def run_browser(url: str, host: str, port: int, headless: bool, use_firefox: boo
             status = attached(executable, host, port, url, headless, info)
             if status is not None:
                 return status
-    profile = Path(tempfile.mkdtemp(prefix="cors-inspector-profile-"))
+    profile = profiles.new_profile()
     try:
         if is_firefox:
             arguments = _firefox_arguments(executable, profile, host, port, url, headless)
