@@ -202,12 +202,12 @@ def make_private(descriptor: int) -> None:
         os.fchmod(descriptor, PRIVATE_FILE)
 
 
-def open_private(path: Path, mode: str) -> IO:
+def open_private(path: Path, mode: str, buffering: int = -1) -> IO:
     """Open for appending, the file readable and writable by the user only, whether it was
     created here or existed (an existing 0644 log would otherwise take secrets at 0644)."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
     make_private(descriptor)
-    return os.fdopen(descriptor, mode)
+    return os.fdopen(descriptor, mode, buffering)
 
 
 def write_private(path: Path, text: str) -> None:
