@@ -320,8 +320,9 @@ class ReportedRequests:
             self._requests[int(params["id"])] = request
             self.pairing.request(request)
             return
-        states = params["requests"]
-        told = [(self._requests.get(state["id"]), state) for state in states]
+        told = [(self._requests.get(state["id"]), state) for state in params["requests"]]
+        if not told:
+            return
         for request, state in told:
             if request is not None:
                 request.finished = bool(state["finished"])

@@ -39,7 +39,14 @@ import websockets
 
 from ..engine.reasons import firefox_reason_of
 from . import chromium, firefox, profiles
-from .bridge import READY_TIMEOUT_S, BrowserRequest, Pairing, link, wait_for_proxy
+from .bridge import (
+    READY_TIMEOUT_S,
+    BrowserBridge,
+    BrowserRequest,
+    Pairing,
+    link,
+    wait_for_proxy,
+)
 
 LISTENING = re.compile(rb"WebDriver BiDi listening on (ws://[\d.]+:\d+)")
 CONSOLE_WAIT_S = 4.0  # Firefox logs a refusal up to ~3 s after the request ended
@@ -271,62 +278,34 @@ class BiDiEvents:
                 self.pairing.settled(request.actual)
 
 
-class FirefoxBridge:
-    """A throwaway Firefox through the proxy, its BiDi events read in a thread of its own
-    (with its own event loop: never the proxy's).
+class FirefoxBridge(BrowserBridge):
+    """Firefox, over WebDriver BiDi: its events read with an event loop of the bridge's own
+    thread (never the proxy's)."""
 
-    `on_lost(line)` is called once (from that thread) when Firefox or the protocol fails; the
-    pairing then lets every decision through as the wire alone tells it."""
+    thread_name = "cors-browser-bridge-firefox"
 
-    def __init__(
-        self,
-        executable: str,
-        proxy_host: str,
-        proxy_port: int,
-        url: str,
-        headless: bool,
-        on_lost: Callable[[str], None],
-    ) -> None:
-        self.pairing = Pairing("firefox", HOLD_S)
-        self.url = url
-        self.on_lost = on_lost
-        self._proxy = (proxy_host, proxy_port)
-        self._firefox = FirefoxProcess(executable, proxy_host, proxy_port, headless)
-        self._closing = False
-        self._thread = threading.Thread(
-            target=self._run, name="cors-browser-bridge-firefox", daemon=True
-        )
+    def _new_pairing(self) -> Pairing:
+        return Pairing("firefox", HOLD_S)
+
+    def _start_browser(self, executable: str, headless: bool) -> None:
+        self._firefox = FirefoxProcess(executable, *self._proxy, headless)
 
     @property
     def pid(self) -> int:
         return self._firefox.pid
 
-    def start(self) -> None:
-        self._thread.start()
+    def _stop_browser(self) -> None:
+        self._firefox.close()
 
-    def close(self) -> None:
-        self._closing = True
-        self._firefox.close()  # its websocket closes with it: the thread's loop ends
-        self._thread.join()
-
-    def _run(self) -> None:
+    def _read(self) -> str:
         try:
             address = self._firefox.address(time.monotonic() + READY_TIMEOUT_S)
             wait_for_proxy(self._proxy)
-            asyncio.run(self._session(address))
-            problem = "the browser closed"
+            asyncio.run(run_session(address, self.url, self.pairing))
         except SESSION_ERRORS as error:
-            problem = (
-                "the browser closed"
-                if self._firefox.exited()
-                else f"the browser's WebDriver BiDi channel failed ({error})"
-            )
-        self.pairing.lose()
-        if not self._closing:
-            self.on_lost(f"{problem}: going on with the wire alone")
-
-    async def _session(self, address: str) -> None:
-        await run_session(address, self.url, self.pairing)
+            if not self._firefox.exited():
+                return f"the browser's WebDriver BiDi channel failed ({error})"
+        return "the browser closed"
 
 
 async def run_session(address: str, url: str, pairing: Any) -> None:

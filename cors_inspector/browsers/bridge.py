@@ -16,6 +16,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -40,6 +41,8 @@ CREDENTIALED_ERRORS = (
 )
 BROWSER_NAMES = {"chromium": "Chromium", "firefox": "Firefox"}
 ATTACHED_TYPES = ("page", "iframe", "worker", "shared_worker", "service_worker")
+# Every new target (tab, frame, worker) is attached, paused until its Network events are on.
+AUTO_ATTACH = {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True}
 
 
 @dataclass(eq=False)
@@ -323,11 +326,14 @@ class Pairing:
         return [replace(d, initiator=actual.initiator) for d in judged if d.flow_id == exchange.id]
 
 
-class Bridge:
-    """A throwaway Chromium through the proxy, its Network events read in a thread of its own.
+class BrowserBridge(ABC):
+    """A throwaway browser through the proxy, what it tells read in a thread of its own;
+    each browser's bridge says how it starts, stops and is read.
 
     `on_lost(line)` is called once (from that thread) when the browser or the protocol
     fails; the pairing then lets every decision through as the wire alone tells it."""
+
+    thread_name = "cors-browser-bridge"
 
     def __init__(
         self,
@@ -338,43 +344,70 @@ class Bridge:
         headless: bool,
         on_lost: Callable[[str], None],
     ) -> None:
-        self.pairing = Pairing()
+        self.pairing = self._new_pairing()
         self.url = url
         self.on_lost = on_lost
         self._proxy = (proxy_host, proxy_port)
-        self._pipe = CdpPipe(executable, f"http://{proxy_host}:{proxy_port}", headless)
-        self.events = NetworkEvents(self.pairing, self._pipe.send, url)
         self._closing = False
-        self._thread = threading.Thread(target=self._run, name="cors-browser-bridge", daemon=True)
+        self._start_browser(executable, headless)
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
 
     @property
-    def pid(self) -> int:
-        return self._pipe.pid
+    @abstractmethod
+    def pid(self) -> int: ...
 
     def start(self) -> None:
         self._thread.start()
 
     def close(self) -> None:
         self._closing = True
-        self._pipe.close()
+        self._stop_browser()  # its channel closes with it: the thread's reading ends
         self._thread.join()
 
     def _run(self) -> None:
-        try:
-            pipe = self._pipe
-            pipe.send(
-                "Target.setAutoAttach",
-                {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
-            )
-            wait_for_proxy(self._proxy)
-            for message in pipe.messages():
-                self.events.handle(message)
-            problem = "the browser closed"
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            problem = f"the browser's DevTools channel failed ({error})"
+        problem = self._read()
         self.pairing.lose()
         if not self._closing:
             self.on_lost(f"{problem}: going on with the wire alone")
+
+    def _new_pairing(self) -> Pairing:
+        return Pairing()
+
+    @abstractmethod
+    def _start_browser(self, executable: str, headless: bool) -> None: ...
+
+    @abstractmethod
+    def _stop_browser(self) -> None: ...
+
+    @abstractmethod
+    def _read(self) -> str:
+        """Feed the pairing until the browser goes; why it went, in words."""
+
+
+class Bridge(BrowserBridge):
+    """Chromium, over its DevTools pipe: its Network events."""
+
+    def _start_browser(self, executable: str, headless: bool) -> None:
+        host, port = self._proxy
+        self._pipe = CdpPipe(executable, f"http://{host}:{port}", headless)
+        self.events = NetworkEvents(self.pairing, self._pipe.send, self.url)
+
+    @property
+    def pid(self) -> int:
+        return self._pipe.pid
+
+    def _stop_browser(self) -> None:
+        self._pipe.close()
+
+    def _read(self) -> str:
+        try:
+            self._pipe.send("Target.setAutoAttach", AUTO_ATTACH)
+            wait_for_proxy(self._proxy)
+            for message in self._pipe.messages():
+                self.events.handle(message)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            return f"the browser's DevTools channel failed ({error})"
+        return "the browser closed"
 
 
 def wait_for_proxy(proxy: tuple[str, int]) -> None:
@@ -400,9 +433,9 @@ class NetworkEvents:
         self._send = send
         self.url = url
         self._requests: dict[tuple[str, str], BrowserRequest] = {}  # (session, DevTools id)
-        self._opened = False  # the page asked for has been opened
-        self._navigate_on: int | None = None  # the first tab's Network.enable, until answered
-        self._first_tab = ""
+        self._opened = False  # the first tab has been told to open the page
+        # (id of the first tab's Network.enable, its session) until Chromium answers it
+        self._navigation: tuple[int, str] | None = None
         self._orphans: dict[tuple[str, str], BrowserRequest] = {}  # preflights before theirs
 
     def handle(self, message: dict[str, Any]) -> None:
@@ -410,24 +443,20 @@ class NetworkEvents:
         params = message.get("params") or {}
         session = message.get("sessionId", "")
         if method is None:
-            if self._navigate_on is not None and message.get("id") == self._navigate_on:
+            if self._navigation is not None and message.get("id") == self._navigation[0]:
                 # The first tab opens the page once its Network events are on: none is
                 # missed. (Navigating at once lost the new renderer's requestWillBeSent
                 # events now and then: Chromium answered Page.navigate before Network.enable.)
-                self._navigate_on = None
-                self._send("Page.navigate", {"url": self.url}, self._first_tab)
+                self._send("Page.navigate", {"url": self.url}, self._navigation[1])
+                self._navigation = None
         elif method == "Target.attachedToTarget":
             attached = params["sessionId"]
             kind = params["targetInfo"]["type"]
             if kind in ATTACHED_TYPES:
                 enabled = self._send("Network.enable", session=attached)
-                self._send(
-                    "Target.setAutoAttach",
-                    {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
-                    attached,
-                )
+                self._send("Target.setAutoAttach", AUTO_ATTACH, attached)
                 if kind == "page" and not self._opened:
-                    self._opened, self._navigate_on, self._first_tab = True, enabled, attached
+                    self._opened, self._navigation = True, (enabled, attached)
             self._send("Runtime.runIfWaitingForDebugger", session=attached)
         elif method == "Network.requestWillBeSent":
             self._will_be_sent(session, params)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..engine.origins import is_loopback
 from . import attach, bidi, chromium, firefox, profiles
-from .bridge import NetworkEvents, Pairing
+from .bridge import AUTO_ATTACH, NetworkEvents, Pairing
 from .cdp import CdpPipe
 
 NO_BROWSER = """\
@@ -169,10 +169,7 @@ def run_attached(
     targets = NetworkEvents(Pairing(), pipe.send, url)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        pipe.send(
-            "Target.setAutoAttach",
-            {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": True},
-        )
+        pipe.send("Target.setAutoAttach", AUTO_ATTACH)
         for message in pipe.messages():
             if message.get("method") not in attach.FORWARDED:
                 targets.handle(message)

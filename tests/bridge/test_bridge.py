@@ -74,6 +74,35 @@ def unexplained(record: dict) -> bool:
     return not (settled or flagged)
 
 
+def goes_on_without_the_browser(
+    proxy: servers.Process, ports: tuple[int, int], log: Path, browser_pid: int, deadline: float
+) -> None:
+    """Kill the browser mid-session: the proxy says so and judges the next request (to the
+    backend at ports[1]) with the wire alone."""
+    proxy_port, backend_port = ports
+    kill_group(browser_pid)
+    wait_for(
+        proxy,
+        "the lost browser's line",
+        lambda: "going on with the wire alone" in proxy.log_path.read_text(),
+        deadline + servers.READY_TIMEOUT_S,
+    )
+    answer = fetch_through(
+        proxy_port,
+        f"GET http://127.0.0.1:{backend_port}/api/after HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{backend_port}\r\nOrigin: http://localhost:{backend_port}\r\n"
+        "Connection: close\r\n\r\n".encode(),
+    )
+    assert answer.startswith(b"HTTP/1.1 200")
+    after = wait_for(
+        proxy,
+        "the request after the browser died",
+        lambda: [r for r in records(log) if case_of(r) == "after"],
+        deadline + 2 * servers.READY_TIMEOUT_S,
+    )
+    assert after[0]["verdict"] == "allowed" and after[0]["browser_verdict"] is None
+
+
 def test_the_bridge_reports_the_browsers_verdict_and_survives_the_browser(tmp_path):
     backend_port, proxy_port = servers.free_ports(2)
     log = tmp_path / "decisions.jsonl"
@@ -132,27 +161,7 @@ def test_the_bridge_reports_the_browsers_verdict_and_survives_the_browser(tmp_pa
             assert initiator["stack"][0]["line"] == line
 
         # The browser dies mid-session: the proxy says so once and goes on with the wire.
-        kill_group(browser_pid)
-        wait_for(
-            proxy,
-            "the lost browser's line",
-            lambda: "going on with the wire alone" in proxy.log_path.read_text(),
-            deadline + servers.READY_TIMEOUT_S,
-        )
-        answer = fetch_through(
-            proxy_port,
-            f"GET http://127.0.0.1:{backend_port}/api/after HTTP/1.1\r\n"
-            f"Host: 127.0.0.1:{backend_port}\r\nOrigin: http://localhost:{backend_port}\r\n"
-            "Connection: close\r\n\r\n".encode(),
-        )
-        assert answer.startswith(b"HTTP/1.1 200")
-        after = wait_for(
-            proxy,
-            "the request after the browser died",
-            lambda: [r for r in records(log) if case_of(r) == "after"],
-            deadline + 2 * servers.READY_TIMEOUT_S,
-        )
-        assert after[0]["verdict"] == "allowed" and after[0]["browser_verdict"] is None
+        goes_on_without_the_browser(proxy, (proxy_port, backend_port), log, browser_pid, deadline)
         proxy.stop()
         assert proxy.popen.returncode == 0, proxy.log_tail()
     final = records(log)

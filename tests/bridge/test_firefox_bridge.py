@@ -18,13 +18,14 @@ import pytest
 from tests.bridge.test_bridge import (
     CLI,
     case_of,
+    goes_on_without_the_browser,
     kill_group,
     marked_calls,
     records,
     wait_for,
 )
 from tests.support import servers
-from tests.support.live import fetch_through, wait_until_listening
+from tests.support.live import wait_until_listening
 from tests.support.paths import REPO
 
 pytestmark = [
@@ -111,27 +112,7 @@ def test_the_firefox_bridge_reports_firefoxs_verdict_and_survives_firefox(tmp_pa
         assert (preflight["browser_verdict"], preflight["verdict"]) == ("blocked", "blocked")
 
         # Firefox dies mid-session: the proxy says so once and goes on with the wire.
-        kill_group(firefox_pid)
-        wait_for(
-            proxy,
-            "the lost browser's line",
-            lambda: "going on with the wire alone" in proxy.log_path.read_text(),
-            deadline + servers.READY_TIMEOUT_S,
-        )
-        answer = fetch_through(
-            proxy_port,
-            f"GET http://127.0.0.1:{backend_port}/api/after HTTP/1.1\r\n"
-            f"Host: 127.0.0.1:{backend_port}\r\nOrigin: http://localhost:{backend_port}\r\n"
-            "Connection: close\r\n\r\n".encode(),
-        )
-        assert answer.startswith(b"HTTP/1.1 200")
-        after = wait_for(
-            proxy,
-            "the request after Firefox died",
-            lambda: [r for r in records(log) if case_of(r) == "after"],
-            deadline + 2 * servers.READY_TIMEOUT_S,
-        )
-        assert after[0]["verdict"] == "allowed" and after[0]["browser_verdict"] is None
+        goes_on_without_the_browser(proxy, (proxy_port, backend_port), log, firefox_pid, deadline)
         proxy.stop()
         assert proxy.popen.returncode == 0, proxy.log_tail()
     final = records(log)

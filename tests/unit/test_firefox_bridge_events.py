@@ -55,6 +55,17 @@ def ended(request_id: str, failed: bool = False) -> dict:
     return {"type": "event", "method": method, "params": {"request": {"request": request_id}}}
 
 
+def put_and_its_preflight(url: str, failed: bool) -> list[dict]:
+    """A PUT and its preflight as Firefox tells them: the actual request first, then the
+    preflight; both end (the preflight first), failed or not."""
+    return [
+        before("1", "PUT", url),
+        before("2", "OPTIONS", url, Access_Control_Request_Method="PUT"),
+        ended("2", failed),
+        ended("1", failed),
+    ]
+
+
 def logged(reason: str, url: str, status: int | None = 200) -> dict:
     text = firefox_console_message(reason, url, None, status)
     return {"type": "event", "method": "log.entryAdded", "params": {"text": text}}
@@ -109,10 +120,7 @@ def test_a_failed_preflight_blocks_itself_and_stops_its_actual_request():
     events = Events()
     url = f"{API}/preflight-fails"
     events.feed(
-        before("1", "PUT", url),
-        before("2", "OPTIONS", url, Access_Control_Request_Method="PUT"),
-        ended("2", failed=True),
-        ended("1", failed=True),
+        *put_and_its_preflight(url, failed=True),
         logged("CORSMissingAllowOrigin", url, 400),
         logged("CORSDidNotSucceed", url, None),  # the trailing line: not a second refusal
     )
@@ -130,10 +138,7 @@ def test_a_passed_preflight_leaves_the_refusal_to_its_actual_request():
     events = Events()
     url = f"{API}/actual-refused"
     events.feed(
-        before("1", "PUT", url),
-        before("2", "OPTIONS", url, Access_Control_Request_Method="PUT"),
-        ended("2"),
-        ended("1"),
+        *put_and_its_preflight(url, failed=False),
         logged("CORSMissingAllowOrigin", url),
     )
     actual, preflight = events.requests
